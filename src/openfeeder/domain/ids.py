@@ -1,0 +1,54 @@
+"""Identifier formats: Leadfeeder-style base58 location ids and ``<company>_<location>`` leads."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def base58(data: bytes) -> str:
+    number = int.from_bytes(data, "big")
+    out = []
+    while number:
+        number, rem = divmod(number, 58)
+        out.append(_ALPHABET[rem])
+    return "".join(reversed(out)) or _ALPHABET[0]
+
+
+def location_id(country_code: str | None, region: str | None, city: str | None) -> str:
+    """A stable 22-character id, so the same place always gets the same id without a lookup."""
+    key = "\x1f".join(part or "" for part in (country_code, region, city)).lower()
+    return base58(hashlib.sha256(key.encode()).digest())[:22]
+
+
+def lead_id(company_id: str, location_id_: str) -> str:
+    return f"{company_id}_{location_id_}"
+
+
+def new_company_id() -> str:
+    return str(uuid.uuid4())
+
+
+def new_visit_id() -> str:
+    return str(uuid.uuid4())
+
+
+def new_script_hash() -> str:
+    """16 characters like the seed's ``LbMwm7E2MdOZyAVe``."""
+    return base58(secrets.token_bytes(16))[:16]
+
+
+def new_api_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_capability() -> str:
+    """128 random bits for unguessable download names."""
+    return secrets.token_hex(16)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""Use cases: the one path from the API, CLI, jobs and pipeline to storage."""

@@ -1,0 +1,245 @@
+"""Table definitions. Alembic migrations in ``migrations/`` create them; this module is the
+source the migrations are generated from and the queries are written against."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+
+class Timestamp(sa.types.TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite keeps no zone, so it is added back)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("hint", sa.String(8), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("subscription", sa.String(20), nullable=False),
+    sa.Column("on_trial", sa.Boolean, nullable=False, default=False),
+    sa.Column("subscription_addons", sa.JSON, nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("script_hash", sa.String(32), nullable=False, unique=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.CheckConstraint("subscription in ('lite', 'premium')", name="subscription"),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+)
+
+companies = sa.Table(
+    "companies",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("domain", sa.String(253), index=True),
+    sa.Column("website_url", sa.String(500)),
+    sa.Column("industry", sa.String(200)),
+    sa.Column("industry_code", sa.Integer),
+    sa.Column("industries", sa.JSON, nullable=False),
+    sa.Column("dealfront_id", sa.String(40)),
+    sa.Column("phone", sa.String(64)),
+    sa.Column("linkedin_url", sa.String(500)),
+    sa.Column("twitter_handle", sa.String(100)),
+    sa.Column("facebook_url", sa.String(500)),
+    sa.Column("logo_url", sa.String(500)),
+    sa.Column("employee_count", sa.Integer),
+    sa.Column("employees_min", sa.Integer),
+    sa.Column("employees_max", sa.Integer),
+    sa.Column("revenue", sa.String(64)),
+    sa.Column("business_id", sa.String(100)),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+)
+
+locations = sa.Table(
+    "locations",
+    metadata,
+    sa.Column("id", sa.String(22), primary_key=True),
+    sa.Column("country", sa.String(100)),
+    sa.Column("country_code", sa.String(2)),
+    sa.Column("region", sa.String(200)),
+    sa.Column("region_code", sa.String(10)),
+    sa.Column("city", sa.String(200)),
+    sa.Column("state_code", sa.String(2)),
+)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("company_id", sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("location_id", sa.ForeignKey("locations.id"), nullable=False),
+    sa.Column("assignee", sa.String(320)),
+    sa.Column("emailed_to", sa.Text),
+    sa.Column("crm_lead_id", sa.BigInteger),
+    sa.Column("crm_organization_id", sa.BigInteger),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("first_visit_at", Timestamp()),
+    sa.Column("last_visit_at", Timestamp()),
+    sa.Column("first_visit_date", sa.Date),
+    sa.Column("last_visit_date", sa.Date),
+    sa.Column("visits_total", sa.Integer, nullable=False, default=0),
+    sa.UniqueConstraint("account_id", "id"),
+)
+
+lead_followers = sa.Table(
+    "lead_followers",
+    metadata,
+    sa.Column("lead_pk", sa.ForeignKey("leads.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+visits = sa.Table(
+    "visits",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("lead_pk", sa.ForeignKey("leads.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("location_id", sa.ForeignKey("locations.id"), nullable=False),
+    sa.Column("started_at", Timestamp(), nullable=False),
+    sa.Column("date", sa.Date, nullable=False),  # in the account's timezone
+    sa.Column("hour", sa.SmallInteger, nullable=False),  # in the account's timezone
+    sa.Column("source", sa.String(200)),
+    sa.Column("medium", sa.String(100)),
+    sa.Column("campaign", sa.String(300)),
+    sa.Column("keyword", sa.String(500)),
+    sa.Column("query_term", sa.String(500)),
+    sa.Column("referring_url", sa.Text),
+    sa.Column("page_depth", sa.Integer, nullable=False),
+    sa.Column("visit_length", sa.Integer, nullable=False),
+    sa.Column("visit_route", sa.JSON, nullable=False),
+    sa.Column("lf_client_id", sa.String(64)),
+    sa.Column("ga_client_ids", sa.JSON, nullable=False),
+    sa.Column("adobe_cookies", sa.JSON),
+    sa.Column("country_code", sa.String(2)),
+    sa.Column("device_type", sa.String(20)),
+    sa.Column("match_source", sa.String(40)),
+    sa.Column("match_reason", sa.Text),
+    sa.Index(None, "account_id", "date"),
+    sa.Index(None, "lead_pk", "date"),
+)
+
+# One row per pageview, for the page_url feed criterion (the route itself is JSON).
+visit_pages = sa.Table(
+    "visit_pages",
+    metadata,
+    sa.Column("visit_id", sa.ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position", sa.SmallInteger, primary_key=True),
+    sa.Column("lead_pk", sa.Integer, nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("page_url", sa.Text, nullable=False),
+    sa.Index(None, "lead_pk", "date"),
+)
+
+# Per-day lead statistics: interval queries read these, so their cost follows days × leads.
+lead_day_stats = sa.Table(
+    "lead_day_stats",
+    metadata,
+    sa.Column("lead_pk", sa.ForeignKey("leads.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("visits", sa.Integer, nullable=False),
+    sa.Column("pageviews", sa.Integer, nullable=False),
+    sa.Column("seconds", sa.Integer, nullable=False),
+    sa.Column("bounces", sa.Integer, nullable=False),
+    sa.Index(None, "account_id", "day"),
+)
+
+custom_feeds = sa.Table(
+    "custom_feeds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("criteria", sa.JSON, nullable=False),
+)
+
+export_requests = sa.Table(
+    "export_requests",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("feed_id", sa.String(40), nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("file_name", sa.String(64), unique=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("heartbeat_at", Timestamp()),
+    sa.Column("finished_at", Timestamp()),
+    sa.Column("expires_at", Timestamp()),
+    sa.CheckConstraint("status in ('pending', 'processed', 'failed')", name="status"),
+)
+
+# Raw tracker hits, appended by ingest and consumed by the pipeline.
+hits = sa.Table(
+    "hits",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("client_event_id", sa.String(32), nullable=False),
+    sa.Column("received_at", Timestamp(), nullable=False),
+    sa.Column("ip", sa.String(45), nullable=False),
+    sa.Column("user_agent", sa.Text),
+    sa.Column("accept_language", sa.String(200)),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("processed_at", Timestamp()),
+    sa.UniqueConstraint("account_id", "client_event_id"),
+    sa.Index(None, "account_id", "processed_at"),
+)
