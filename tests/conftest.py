@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
+from openfeeder.app import create_app
 from openfeeder.config import Settings
 from openfeeder.store import schema
 from openfeeder.store.db import Database
 from openfeeder.store.engine import create_engine
+from tests.factories import Builder
 
 POSTGRES_URL = os.environ.get(
     "OPENFEEDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -31,26 +34,37 @@ def unavailable(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A migrated PostgreSQL database of our own next to the server's ``test`` database."""
+def fresh_postgres_database(name: str) -> str:
+    """Create (or recreate) an empty database next to the server's ``test`` one; its URL."""
     admin = create_engine(POSTGRES_URL)
-    name = f"openfeeder_test_{os.getpid()}"
     try:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except sa.exc.OperationalError as error:
-        admin.dispose()
         unavailable("PostgreSQL", error)
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin.dispose()
+    return admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    admin = create_engine(POSTGRES_URL)
+    name = sa.make_url(url).database
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A migrated PostgreSQL database of our own, shared by the session's tests."""
+    url = fresh_postgres_database(f"openfeeder_test_{os.getpid()}")
     db = Database(url)
     db.migrate()
     db.dispose()
     yield url
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    drop_postgres_database(url)
 
 
 def _truncate(db: Database) -> None:
@@ -102,3 +116,37 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+@pytest.fixture
+def builder(db: Database) -> Builder:
+    return Builder(db)
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[TestClient]:
+    """The real application in-process; jobs run only when a test runs them."""
+    app = create_app(settings.model_copy(update={"run_jobs_in_process": False}))
+    with TestClient(app) as client:
+        yield client
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Token token={token}"}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran on each backend, so a CI log shows both at a glance."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            for backend in ("sqlite", "postgresql", "redis"):
+                if f"[{backend}" in nodeid or f"-{backend}" in nodeid:
+                    counts.setdefault(backend, {}).setdefault(outcome, 0)
+                    counts[backend][outcome] += 1
+    if counts:
+        terminalreporter.section("openfeeder backends")
+        for backend, by_outcome in sorted(counts.items()):
+            summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(by_outcome.items()))
+            terminalreporter.write_line(f"{backend}: {summary}")

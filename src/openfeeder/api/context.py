@@ -1,0 +1,57 @@
+"""What a handler gets: the services, the asking user, parameters and fieldsets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from openfeeder.api.jsonapi import Fieldsets
+from openfeeder.api.ratelimit import Limit, RateLimiter
+from openfeeder.config import Settings
+from openfeeder.domain.models import Account, User
+from openfeeder.services import access
+from openfeeder.store.db import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    limiter: RateLimiter
+    api_limit: Limit
+    export_limit: Limit
+    queue: Any
+
+
+@dataclass
+class Context:
+    request: Request
+    services: Services
+    user_or_none: User | None
+    params: dict[str, str]
+    fields: Fieldsets
+
+    @property
+    def user(self) -> User:
+        assert self.user_or_none is not None, "route declared without token auth"
+        return self.user_or_none
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    @property
+    def base_url(self) -> str:
+        public = self.services.settings.public_url
+        return (public or str(self.request.base_url)).rstrip("/")
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def account(self, account_id: str, *, premium: bool = False) -> Account:
+        account = access.account_for(self.db, self.user, account_id)
+        if premium:
+            access.require_premium(account)
+        return account

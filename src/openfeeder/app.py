@@ -1,0 +1,63 @@
+"""``create_app(settings)``: builds the store, services, routes and middleware. Nothing is
+built at import time, so tests and processes each get their own application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from openfeeder.api import routes
+from openfeeder.api.context import Services
+from openfeeder.api.errors import http_exception, server_error
+from openfeeder.api.ratelimit import (
+    Counter,
+    MemoryCounter,
+    RateLimiter,
+    RedisCounter,
+    api_limit,
+    export_limit,
+)
+from openfeeder.config import Settings
+from openfeeder.jobs.queue import make_queue
+from openfeeder.store.db import Database
+
+
+def build_services(settings: Settings) -> Services:
+    db = Database(settings.database_url)
+    counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
+    return Services(
+        settings=settings,
+        db=db,
+        limiter=RateLimiter(counter),
+        api_limit=api_limit(settings.rate_limit_per_minute),
+        export_limit=export_limit(settings.export_rate_limit_per_minute),
+        queue=make_queue(settings, db),
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    services = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if settings.run_jobs_in_process:
+            services.queue.start_in_process()
+        try:
+            yield
+        finally:
+            services.queue.stop()
+            services.db.dispose()
+
+    app = Starlette(
+        routes=routes.routes(),
+        exception_handlers={HTTPException: http_exception, Exception: server_error},
+        middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_headers=["*"])],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,327 @@
+"""The ``openfeeder`` command: serve, worker, migrate, demo, and users/accounts/members/tokens
+administration. Commands parse options, call one service, and print; ``--json`` prints
+machine-readable output on stdout. Every documented failure is one ``Error: …`` line on
+stderr with exit code 1 (usage errors: 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from alembic.util import CommandError
+from pydantic import ValidationError
+
+from openfeeder.config import Settings
+from openfeeder.domain.errors import OpenfeederError
+from openfeeder.domain.models import Account
+from openfeeder.services import admin
+from openfeeder.store.db import Database
+
+
+class _Cli(click.Group):
+    """The root group: the one place errors become ``Error: <message>`` and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OpenfeederError as error:
+            raise click.ClickException(str(error)) from None
+        except sa.exc.SQLAlchemyError as error:
+            raise click.ClickException(_database_error(error)) from None
+        except CommandError as error:  # e.g. a database migrated by a newer openfeeder
+            raise click.ClickException(f"migration failed: {error}") from None
+
+
+def _database_error(error: sa.exc.SQLAlchemyError) -> str:
+    # SQLAlchemy messages span lines (statement, parameters, a help link); the first says it.
+    text = str(getattr(error, "orig", None) or error).strip()
+    line = text.splitlines()[0] if text else error.__class__.__name__
+    hint = ""
+    if "no such table" in line or ("relation" in line and "does not exist" in line):
+        hint = " (run `openfeeder migrate` first)"
+    return f"database error: {line}{hint}"
+
+
+def _settings(ctx: click.Context) -> Settings:
+    """The settings, read from the environment on first use (so ``--help`` never needs them)."""
+    root = ctx.find_root()
+    if isinstance(root.obj, Settings):
+        return root.obj
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"OPENFEEDER_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise click.ClickException(f"invalid settings: {problems}") from None
+    root.obj = settings
+    return settings
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Database]:
+    db = Database(settings.database_url)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _account_json(account: Account) -> dict[str, Any]:
+    # Account ids are strings in JSON, as the API shows them.
+    return {
+        "id": str(account.id),
+        "name": account.name,
+        "subscription": account.subscription,
+        "on_trial": account.on_trial,
+        "timezone": account.timezone,
+        "script_hash": account.script_hash,
+    }
+
+
+def _plan(account: Account) -> str:
+    return f"{account.subscription}, trial" if account.on_trial else account.subscription
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+
+
+@click.group(cls=_Cli)
+@click.version_option(package_name="openfeeder")
+def main() -> None:
+    """openfeeder: self-hosted B2B website-visitor identification with a
+    Leadfeeder-compatible API. Settings come from OPENFEEDER_* environment variables."""
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create the database schema, or bring it to the newest version."""
+    settings = _settings(ctx)
+    with _database(settings) as db:
+        db.migrate()
+    url = sa.make_url(settings.database_url).render_as_string(hide_password=True)
+    click.echo(f"Database is up to date: {url}")
+
+
+@main.command()
+@click.option("--host", help="Address to bind to [default: OPENFEEDER_HOST].")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Port to listen on [default: OPENFEEDER_PORT]."
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Migrate, then serve the API, tracker and dashboard over HTTP."""
+    import uvicorn
+
+    from openfeeder.app import create_app
+
+    settings = _settings(ctx)
+    overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    settings = settings.model_copy(update=overrides)
+    with _database(settings) as db:
+        db.migrate()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+
+
+@main.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run queued background jobs (exports) until stopped (scale-out mode)."""
+    from openfeeder.jobs.queue import run_worker
+
+    settings = _settings(ctx)
+    # Jobs log through the standard library; a foreground worker shows that on stderr.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    run_worker(settings)
+
+
+@main.command()
+@json_option
+@click.pass_context
+def demo(ctx: click.Context, as_json: bool) -> None:
+    """Load the demo data (once) and print a fresh API token for it."""
+    from openfeeder.services.demo import load_demo
+
+    settings = _settings(ctx)
+    with _database(settings) as db:
+        db.migrate()
+        result = load_demo(db)
+    if as_json:
+        _echo_json(
+            {
+                "token": result.token,
+                "user": result.user.email,
+                "accounts": [
+                    {"id": str(a.id), "name": a.name, "subscription": a.subscription}
+                    for a in result.accounts
+                ],
+            }
+        )
+        return
+    url = f"http://{settings.host}:{settings.port}"
+    click.echo("Demo loaded." if result.created else "Demo already loaded; new token issued.")
+    click.echo(f"URL:    {url}")
+    click.echo(f"Token:  {result.token}")
+    click.echo(f"User:   {result.user.email}")
+    click.echo("Accounts:")
+    for account in result.accounts:
+        click.echo(f"  {account.id:>6}  {account.name:<20} {_plan(account)}")
+    click.echo(f'Try:    curl -H "Authorization: Token token={result.token}" {url}/accounts')
+
+
+@main.group()
+def users() -> None:
+    """Manage users (people who hold API tokens)."""
+
+
+@users.command("create")
+@click.option("--email", required=True, help="Email address; identifies the user.")
+@click.option("--name", help="Display name [default: the part of the email before @].")
+@json_option
+@click.pass_context
+def users_create(ctx: click.Context, email: str, name: str | None, as_json: bool) -> None:
+    """Create a user."""
+    with _database(_settings(ctx)) as db:
+        user = admin.create_user(db, email, name)
+    if as_json:
+        _echo_json({"id": user.id, "email": user.email, "name": user.name})
+    else:
+        click.echo(f"Created user {user.id}: {user.name} <{user.email}>")
+
+
+@main.group()
+def accounts() -> None:
+    """Manage accounts (tracked websites)."""
+
+
+@accounts.command("create")
+@click.option("--name", required=True, help="Account name.")
+@click.option(
+    "--subscription",
+    type=click.Choice(admin.SUBSCRIPTIONS),
+    default="premium",
+    show_default=True,
+    help="lite accounts get 402 on leads, visits and exports.",
+)
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="IANA time zone for dates and hours (e.g. Europe/Helsinki).",
+)
+@click.option("--trial", is_flag=True, help="Mark the account as on trial (premium features).")
+@json_option
+@click.pass_context
+def accounts_create(
+    ctx: click.Context, name: str, subscription: str, timezone: str, trial: bool, as_json: bool
+) -> None:
+    """Create an account with its own tracking script."""
+    with _database(_settings(ctx)) as db:
+        account = admin.create_account(
+            db, name=name, subscription=subscription, timezone=timezone, on_trial=trial
+        )
+    if as_json:
+        _echo_json(_account_json(account))
+    else:
+        click.echo(
+            f"Created account {account.id}: {account.name} ({_plan(account)}, "
+            f"{account.timezone}); script hash {account.script_hash}"
+        )
+
+
+@main.group()
+def members() -> None:
+    """Manage who can see which account."""
+
+
+@members.command("add")
+@click.option("--user", "email", required=True, help="Email of an existing user.")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@json_option
+@click.pass_context
+def members_add(ctx: click.Context, email: str, account_id: int, as_json: bool) -> None:
+    """Give a user access to an account."""
+    with _database(_settings(ctx)) as db:
+        account = admin.add_member(db, email, account_id)
+    address = admin.normalize_email(email)
+    if as_json:
+        _echo_json({"user": address, "account": _account_json(account)})
+    else:
+        click.echo(f"{address} can now see account {account.id}: {account.name}")
+
+
+@main.group()
+def tokens() -> None:
+    """Manage API tokens (stored hashed; shown once, at creation)."""
+
+
+@tokens.command("create")
+@click.option("--user", "email", required=True, help="Email of an existing user.")
+@json_option
+@click.pass_context
+def tokens_create(ctx: click.Context, email: str, as_json: bool) -> None:
+    """Create an API token and print it (the only time it is shown)."""
+    with _database(_settings(ctx)) as db:
+        token_id, token = admin.create_token(db, email)
+    if as_json:
+        _echo_json({"id": token_id, "token": token, "user": admin.normalize_email(email)})
+    else:
+        click.echo(f"Token {token_id} for {admin.normalize_email(email)} (shown only now):")
+        click.echo(token)
+
+
+@tokens.command("disable")
+@click.argument("token_id", metavar="ID", type=int)
+@json_option
+@click.pass_context
+def tokens_disable(ctx: click.Context, token_id: int, as_json: bool) -> None:
+    """Disable a token: requests with it get 403 from now on."""
+    with _database(_settings(ctx)) as db:
+        admin.disable_token(db, token_id)
+    if as_json:
+        _echo_json({"id": token_id, "disabled": True})
+    else:
+        click.echo(f"Token {token_id} is disabled.")
+
+
+@tokens.command("list")
+@click.option("--user", "email", required=True, help="Email of an existing user.")
+@json_option
+@click.pass_context
+def tokens_list(ctx: click.Context, email: str, as_json: bool) -> None:
+    """List a user's tokens: id, hint (last 4 characters), disabled, created at."""
+    with _database(_settings(ctx)) as db:
+        infos = admin.list_tokens(db, email)
+    rows = [
+        {
+            "id": info.id,
+            "hint": info.hint,
+            "disabled": info.disabled,
+            "created_at": info.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for info in infos
+    ]
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo(f"{admin.normalize_email(email)} has no tokens.")
+        return
+    click.echo(f"{'ID':>6}  {'HINT':<8}  {'STATUS':<8}  CREATED")
+    for row in rows:
+        status = "disabled" if row["disabled"] else "active"
+        click.echo(f"{row['id']:>6}  …{row['hint']:<7}  {status:<8}  {row['created_at']}")

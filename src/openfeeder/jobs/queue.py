@@ -1,0 +1,208 @@
+"""The job queue: which huey storage to use, and the one loop that runs queued tasks and the
+periodic upkeep (reaping dead exports, purging old files), whether inside ``serve`` (a
+daemon thread), in ``openfeeder worker`` (the main thread) or in tests (``run_pending``).
+
+SQLite storage in ``<data_dir>/jobs.db`` is the embedded default; with ``redis_url`` set the
+queue lives in Redis and any number of worker processes share it. The loop is ours rather
+than huey's consumer so that the same code runs in a thread (huey's consumer installs
+signal handlers, which only the main thread may do) and so that upkeep runs beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from huey import RedisHuey, SqliteHuey
+
+from openfeeder.config import Settings
+from openfeeder.jobs.tasks import register
+from openfeeder.services import exports
+from openfeeder.store.db import Database
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAY_SECONDS = 30.0
+UPKEEP_SECONDS = 60.0
+# How long an idle loop waits for work when the storage cannot block (SQLite); an enqueue
+# from this process wakes it at once.
+IDLE_SECONDS = 1.0
+# After an error talking to the queue (Redis restarting, say), wait before trying again.
+ERROR_BACKOFF_SECONDS = 5.0
+
+
+class JobQueue:
+    """Enqueue jobs and run them; build one with ``make_queue``."""
+
+    def __init__(self, huey: Any, db: Database, settings: Settings, *, retry_delay: float) -> None:
+        self.huey = huey
+        self._db = db
+        self._settings = settings
+        self._export = register(huey, db, settings, retry_delay=retry_delay)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_upkeep = 0.0
+
+    # ── enqueueing ──
+
+    def enqueue_export(self, export_id: str) -> None:
+        self._export(export_id)
+        self._wake.set()
+
+    def pending_count(self) -> int:
+        """Tasks waiting in the queue (not counting retries scheduled for later)."""
+        return int(self.huey.pending_count())
+
+    def scheduled_count(self) -> int:
+        """Retries waiting for their delay to pass."""
+        return int(self.huey.scheduled_count())
+
+    # ── running ──
+
+    def run_pending(self, limit: int | None = None) -> int:
+        """Execute queued tasks in this thread until none is left (or ``limit`` ran).
+
+        Retries queued by a failing task run too when their delay is zero; retries with a
+        delay wait in the schedule. Returns how many tasks ran.
+        """
+        ran = 0
+        while (limit is None or ran < limit) and self._run_one(block=False):
+            ran += 1
+        return ran
+
+    def start_in_process(self) -> None:
+        """Run the loop in a daemon thread of this process (``serve`` with in-process jobs)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self.work, args=(self._stop,), name="openfeeder-jobs", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop after the task in hand and release the storage's connections.
+
+        A task still running after ``timeout`` is left to finish in its daemon thread; should
+        the process end first, its export's heartbeat goes stale and the reaper re-runs it.
+        """
+        self._stop.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("job thread still busy after %.0fs; leaving it to finish", timeout)
+                return
+        self.close()
+
+    def close(self) -> None:
+        """Release storage connections (they reopen on next use)."""
+        storage = self.huey.storage
+        storage.close()
+        pool = getattr(storage, "pool", None)
+        if pool is not None:  # Redis: huey's storage does not close its own pool
+            pool.disconnect()
+
+    def work(self, stop: threading.Event) -> None:
+        """Run tasks and upkeep until ``stop`` is set; errors are logged, never fatal."""
+        log.info("job loop started (%s)", type(self.huey).__name__)
+        while not stop.is_set():
+            try:
+                self._upkeep_if_due()
+                if not self._run_one(block=True):
+                    self._idle(stop)
+            except Exception:
+                log.exception("job loop error; retrying in %.0fs", ERROR_BACKOFF_SECONDS)
+                stop.wait(ERROR_BACKOFF_SECONDS)
+        log.info("job loop stopped")
+
+    def upkeep(self, now: datetime | None = None) -> int:
+        """Reap dead exports and purge old files; returns how many of each were handled."""
+        moment = now or datetime.now(UTC)
+        reaped = exports.reap_stale(self._db, self, moment)
+        purged = exports.purge_files(self._db, self._settings, moment)
+        if reaped or purged:
+            log.info("upkeep: %d export(s) reaped, %d file(s) purged", reaped, purged)
+        return reaped + purged
+
+    def _upkeep_if_due(self) -> None:
+        if time.monotonic() >= self._next_upkeep:
+            self._next_upkeep = time.monotonic() + UPKEEP_SECONDS
+            self.upkeep()
+
+    def _run_one(self, *, block: bool) -> bool:
+        """Run the next ready task, if any; True when one ran."""
+        for task in self.huey.read_schedule():  # retries whose delay has passed
+            self.huey.enqueue(task)
+        if not block and self.huey.pending_count() == 0:
+            return False  # Redis would otherwise block on an empty queue
+        task = self.huey.dequeue()
+        if task is None:
+            return False
+        # huey retries or records a failing task itself; what escapes is a bug in huey's
+        # bookkeeping, which the loop logs and survives.
+        self.huey.execute(task)
+        return True
+
+    def _idle(self, stop: threading.Event) -> None:
+        if self.huey.storage.blocking:
+            return  # dequeue already waited for work
+        self._wake.wait(IDLE_SECONDS)
+        self._wake.clear()
+
+
+def queue_name(settings: Settings) -> str:
+    """One queue per store, so processes (and tests) on different databases never share."""
+    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    return f"openfeeder_{digest}"
+
+
+def make_queue(
+    settings: Settings, db: Database, *, retry_delay: float = RETRY_DELAY_SECONDS
+) -> JobQueue:
+    """The queue for these settings: Redis when ``redis_url`` is set, else SQLite."""
+    name = queue_name(settings)
+    huey: Any
+    if settings.redis_url:
+        huey = RedisHuey(name, url=settings.redis_url, results=False)
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey(name, filename=str(settings.data_dir / "jobs.db"), results=False)
+    return JobQueue(huey, db, settings, retry_delay=retry_delay)
+
+
+def run_worker(settings: Settings) -> None:
+    """Run jobs until SIGINT or SIGTERM (``openfeeder worker``).
+
+    The first signal stops the worker once the task in hand is done; a second one stops it
+    at once (the interrupted export's heartbeat goes stale and the reaper re-runs it).
+    """
+    db = Database(settings.database_url)
+    queue = make_queue(settings, db)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        log.info("signal %d: stopping after the current task", signum)
+        stop.set()
+
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, on_signal) for signum in handled}
+    try:
+        queue.work(stop)
+    except KeyboardInterrupt:
+        log.warning("worker interrupted")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        queue.close()
+        db.dispose()

@@ -1,0 +1,415 @@
+"""The ``openfeeder`` command through click's runner on a real store: output in both forms,
+one-line errors with exit code 1 (usage errors: 2), and docs/cli.md covering every command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from openfeeder.cli import main
+from openfeeder.config import Settings
+from openfeeder.services import access
+from openfeeder.store import schema as t
+from openfeeder.store.db import Database
+
+DOCS = Path(__file__).parents[1] / "docs" / "cli.md"
+
+
+def run(url: str, *args: str, **env: str) -> Result:
+    return CliRunner().invoke(main, list(args), env={"OPENFEEDER_DATABASE_URL": url, **env})
+
+
+def ok(url: str, *args: str) -> str:
+    result = run(url, *args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    return result.stdout
+
+
+def ok_json(url: str, *args: str) -> Any:
+    return json.loads(ok(url, *args, "--json"))
+
+
+def fails(url: str, *args: str, code: int = 1, **env: str) -> str:
+    """Run a command that must fail cleanly; returns its one stderr line."""
+    result = run(url, *args, **env)
+    assert result.exit_code == code, result.output
+    # SystemExit is click's clean exit; any other exception would have been a traceback.
+    assert isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    if code == 1:
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("Error: ")
+        return lines[0]
+    return result.stderr
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> str:
+    """A SQLite file with no schema yet."""
+    return f"sqlite:///{tmp_path / 'fresh.db'}"
+
+
+# --- migrate, serve, worker ---------------------------------------------------------------
+
+
+def test_migrate_creates_the_schema_and_is_idempotent(fresh_url: str) -> None:
+    assert ok(fresh_url, "migrate").startswith("Database is up to date: sqlite:///")
+    ok(fresh_url, "migrate")
+    db = Database(fresh_url)
+    try:
+        assert set(t.metadata.tables) <= set(sa.inspect(db.engine).get_table_names())
+    finally:
+        db.dispose()
+
+
+def test_migrate_on_an_existing_store(database_url: str) -> None:
+    ok(database_url, "migrate")
+
+
+def test_migrate_hides_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    migrated: list[str] = []
+    monkeypatch.setattr(Database, "migrate", lambda self: migrated.append(self.url))
+    url = "postgresql://openfeeder:s3cret@db.internal/openfeeder"
+    out = ok(url, "migrate")
+    assert migrated == [url]
+    assert "s3cret" not in out
+    assert "openfeeder:***@db.internal" in out
+
+
+def test_serve_migrates_then_runs_uvicorn(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    import openfeeder.app
+
+    calls: list[tuple[Any, str, int]] = []
+    apps: list[Settings] = []
+
+    def create_app(settings: Settings) -> str:
+        apps.append(settings)
+        return "the app"
+
+    monkeypatch.setattr(openfeeder.app, "create_app", create_app)
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port: calls.append((app, host, port)))
+
+    ok(fresh_url, "serve")
+    assert calls == [("the app", "127.0.0.1", 8000)]
+    assert apps[0].database_url == fresh_url
+
+    result = run(fresh_url, "serve", "--host", "10.1.2.3", "--port", "9001", OPENFEEDER_PORT="1")
+    assert result.exit_code == 0, result.output
+    assert calls[-1] == ("the app", "10.1.2.3", 9001)
+    assert (apps[-1].host, apps[-1].port) == ("10.1.2.3", 9001)  # links see the real address
+    db = Database(fresh_url)
+    try:
+        assert "users" in sa.inspect(db.engine).get_table_names()
+    finally:
+        db.dispose()
+
+
+def test_serve_rejects_a_port_out_of_range(fresh_url: str) -> None:
+    assert "70000" in fails(fresh_url, "serve", "--port", "70000", code=2)
+
+
+def test_worker_runs_the_queue_with_the_settings(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openfeeder.jobs.queue
+
+    seen: list[Settings] = []
+    logging_set_up: list[dict[str, Any]] = []
+    monkeypatch.setattr(openfeeder.jobs.queue, "run_worker", seen.append)
+    monkeypatch.setattr(logging, "basicConfig", lambda **kw: logging_set_up.append(kw))
+    ok(fresh_url, "worker")
+    assert [s.database_url for s in seen] == [fresh_url]
+    assert logging_set_up[0]["level"] == logging.INFO
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+def test_demo_json_then_again_without_duplicating(fresh_url: str) -> None:
+    first = ok_json(fresh_url, "demo")
+    assert set(first) == {"token", "user", "accounts"}
+    assert first["user"] == "demo@example.com"
+    assert first["accounts"] == [
+        {"id": "1", "name": "Sample account", "subscription": "lite"},
+        {"id": "2", "name": "Sample website", "subscription": "premium"},
+        {"id": "3", "name": "Another account", "subscription": "premium"},
+    ]
+    second = ok_json(fresh_url, "demo")
+    assert second["accounts"] == first["accounts"]
+    assert second["token"] != first["token"]
+    db = Database(fresh_url)
+    try:
+        with db.read() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(t.accounts)).scalar() == 3
+            assert conn.execute(sa.select(sa.func.count()).select_from(t.users)).scalar() == 1
+        assert access.authenticate(db, second["token"]).email == "demo@example.com"
+    finally:
+        db.dispose()
+
+    human = ok(fresh_url, "demo")
+    assert "Demo already loaded" in human
+    assert "URL:    http://127.0.0.1:8000" in human
+    assert re.search(r"Token:  \S{40,}", human)
+    assert "User:   demo@example.com" in human
+    assert re.search(r"2\s+Sample website\s+premium", human)
+    assert re.search(r"3\s+Another account\s+premium, trial", human)
+
+
+def test_demo_human_output_uses_host_and_port(fresh_url: str) -> None:
+    result = run(fresh_url, "demo", OPENFEEDER_HOST="10.1.2.3", OPENFEEDER_PORT="8080")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Demo loaded.\n")
+    assert "URL:    http://10.1.2.3:8080\n" in result.stdout
+
+
+# --- users, accounts, members, tokens -----------------------------------------------------
+
+
+def test_users_create(database_url: str) -> None:
+    out = ok(database_url, "users", "create", "--email", "Anna@Example.com", "--name", "Anna L")
+    assert re.fullmatch(r"Created user \d+: Anna L <anna@example.com>\n", out)
+    made = ok_json(database_url, "users", "create", "--email", "ben@example.com")
+    assert made == {"id": made["id"], "email": "ben@example.com", "name": "ben"}
+    assert isinstance(made["id"], int)
+
+
+def test_users_create_bad_input(database_url: str) -> None:
+    ok(database_url, "users", "create", "--email", "anna@example.com")
+    assert fails(database_url, "users", "create", "--email", "ANNA@example.com") == (
+        "Error: A user with email anna@example.com already exists."
+    )
+    assert fails(database_url, "users", "create", "--email", "not-an-email") == (
+        "Error: 'not-an-email' is not an email address."
+    )
+    assert "--email" in fails(database_url, "users", "create", code=2)
+
+
+def test_accounts_create(database_url: str) -> None:
+    out = ok(database_url, "accounts", "create", "--name", "Sample website")
+    assert re.fullmatch(
+        r"Created account \d+: Sample website \(premium, UTC\); script hash \w{16}\n", out
+    )
+    made = ok_json(
+        database_url,
+        "accounts",
+        "create",
+        "--name",
+        "Sample account",
+        "--subscription",
+        "lite",
+        "--timezone",
+        "Europe/Helsinki",
+        "--trial",
+    )
+    assert made == {
+        "id": made["id"],
+        "name": "Sample account",
+        "subscription": "lite",
+        "on_trial": True,
+        "timezone": "Europe/Helsinki",
+        "script_hash": made["script_hash"],
+    }
+    assert made["id"].isdigit()
+    assert len(made["script_hash"]) == 16
+
+
+def test_accounts_create_bad_input(database_url: str) -> None:
+    assert fails(
+        database_url, "accounts", "create", "--name", "A", "--timezone", "Mars/Base"
+    ).startswith("Error: 'Mars/Base' is not an IANA time zone")
+    assert fails(database_url, "accounts", "create", "--name", " ") == (
+        "Error: The account name must not be empty."
+    )
+    usage = fails(
+        database_url, "accounts", "create", "--name", "A", "--subscription", "gold", code=2
+    )
+    assert "'gold' is not one of 'lite', 'premium'" in usage
+
+
+def test_members_add(database_url: str) -> None:
+    ok(database_url, "users", "create", "--email", "anna@example.com")
+    account = ok_json(database_url, "accounts", "create", "--name", "Sample")
+    out = ok(
+        database_url, "members", "add", "--user", "anna@example.com", "--account", account["id"]
+    )
+    assert out == f"anna@example.com can now see account {account['id']}: Sample\n"
+    other = ok_json(database_url, "accounts", "create", "--name", "Other")
+    added = ok_json(
+        database_url, "members", "add", "--user", "ANNA@example.com", "--account", other["id"]
+    )
+    assert added == {"user": "anna@example.com", "account": other}
+
+
+def test_members_add_bad_input(database_url: str) -> None:
+    ok(database_url, "users", "create", "--email", "anna@example.com")
+    account = ok_json(database_url, "accounts", "create", "--name", "Sample")["id"]
+    ok(database_url, "members", "add", "--user", "anna@example.com", "--account", account)
+    assert fails(
+        database_url, "members", "add", "--user", "anna@example.com", "--account", account
+    ) == (f"Error: anna@example.com is already a member of account {account}.")
+    assert fails(
+        database_url, "members", "add", "--user", "ben@example.com", "--account", account
+    ) == ("Error: No user has the email ben@example.com.")
+    assert fails(
+        database_url, "members", "add", "--user", "anna@example.com", "--account", "99999"
+    ) == ("Error: Account 99999 does not exist.")
+    assert "'x' is not a valid integer" in fails(
+        database_url, "members", "add", "--user", "anna@example.com", "--account", "x", code=2
+    )
+
+
+def test_tokens_create_list_disable(database_url: str) -> None:
+    ok(database_url, "users", "create", "--email", "anna@example.com")
+    made = ok_json(database_url, "tokens", "create", "--user", "anna@example.com")
+    assert set(made) == {"id", "token", "user"}
+    human = ok(database_url, "tokens", "create", "--user", "anna@example.com")
+    header, second = human.splitlines()
+    assert header.startswith("Token ")
+    assert "(shown only now)" in header
+
+    db = Database(database_url)
+    try:
+        assert access.authenticate(db, made["token"]).email == "anna@example.com"
+    finally:
+        db.dispose()
+
+    listed = ok_json(database_url, "tokens", "list", "--user", "anna@example.com")
+    assert [(row["hint"], row["disabled"]) for row in listed] == [
+        (made["token"][-4:], False),
+        (second[-4:], False),
+    ]
+    assert listed[0]["id"] == made["id"]
+    assert set(listed[0]) == {"id", "hint", "disabled", "created_at"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", listed[0]["created_at"])
+    table = ok(database_url, "tokens", "list", "--user", "anna@example.com")
+    assert made["token"] not in table
+    assert second not in table
+    assert f"…{second[-4:]}" in table
+
+    assert (
+        ok(database_url, "tokens", "disable", str(made["id"]))
+        == f"Token {made['id']} is disabled.\n"
+    )
+    assert ok_json(database_url, "tokens", "disable", str(made["id"])) == {
+        "id": made["id"],
+        "disabled": True,
+    }
+    listed = ok_json(database_url, "tokens", "list", "--user", "anna@example.com")
+    assert [row["disabled"] for row in listed] == [True, False]
+    assert re.search(
+        rf"{made['id']}\s+…\S+\s+disabled",
+        ok(database_url, "tokens", "list", "--user", "anna@example.com"),
+    )
+
+
+def test_tokens_bad_input(database_url: str) -> None:
+    assert fails(database_url, "tokens", "create", "--user", "nobody@example.com") == (
+        "Error: No user has the email nobody@example.com."
+    )
+    assert fails(database_url, "tokens", "list", "--user", "nobody@example.com") == (
+        "Error: No user has the email nobody@example.com."
+    )
+    assert fails(database_url, "tokens", "disable", "4242") == "Error: Token 4242 does not exist."
+    assert "'abc' is not a valid integer" in fails(database_url, "tokens", "disable", "abc", code=2)
+    ok(database_url, "users", "create", "--email", "anna@example.com")
+    assert ok(database_url, "tokens", "list", "--user", "anna@example.com") == (
+        "anna@example.com has no tokens.\n"
+    )
+    assert ok_json(database_url, "tokens", "list", "--user", "anna@example.com") == []
+
+
+# --- errors from the environment ----------------------------------------------------------
+
+
+def test_unmigrated_store_says_to_migrate(fresh_url: str) -> None:
+    line = fails(fresh_url, "users", "create", "--email", "anna@example.com")
+    assert line == ("Error: database error: no such table: users (run `openfeeder migrate` first)")
+
+
+def test_bad_database_url(tmp_path: Path) -> None:
+    assert fails("nonsense", "migrate").startswith("Error: database error: ")
+    assert fails("nosuchdb://x/y", "migrate").startswith("Error: database error: ")
+    missing_dir = f"sqlite:///{tmp_path / 'missing' / 'x.db'}"
+    assert "unable to open database file" in fails(missing_dir, "migrate")
+
+
+@pytest.mark.postgres
+def test_unreachable_postgres() -> None:
+    line = fails("postgresql://nobody@127.0.0.1:9/none", "users", "create", "--email", "a@b.c")
+    assert line.startswith("Error: database error: ")
+
+
+def test_store_from_a_newer_version(fresh_url: str) -> None:
+    ok(fresh_url, "migrate")
+    db = Database(fresh_url)
+    try:
+        with db.write() as conn:
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    finally:
+        db.dispose()
+    assert fails(fresh_url, "migrate") == (
+        "Error: migration failed: Can't locate revision identified by '9999'"
+    )
+
+
+def test_invalid_settings(fresh_url: str) -> None:
+    line = fails(fresh_url, "migrate", OPENFEEDER_PORT="eighty")
+    assert line.startswith("Error: invalid settings: OPENFEEDER_PORT: ")
+
+
+def test_the_installed_command_prints_no_traceback(fresh_url: str) -> None:
+    command = Path(sys.executable).with_name("openfeeder")
+    done = subprocess.run(
+        [command, "users", "create", "--email", "anna@example.com"],
+        capture_output=True,
+        text=True,
+        env={"OPENFEEDER_DATABASE_URL": fresh_url, "PATH": str(command.parent)},
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        "Error: database error: no such table: users (run `openfeeder migrate` first)\n"
+    )
+
+
+# --- docs ---------------------------------------------------------------------------------
+
+
+def commands(group: click.Group, prefix: str = "openfeeder") -> dict[str, click.Command]:
+    out: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        path = f"{prefix} {name}"
+        if isinstance(command, click.Group):
+            out |= commands(command, path)
+        else:
+            out[path] = command
+    return out
+
+
+def test_every_command_and_option_is_documented() -> None:
+    """Each command has a "## `openfeeder …`" section naming each of its options."""
+    text = DOCS.read_text()
+    headings = re.findall(r"^## `(openfeeder[^`]*)`$", text, re.MULTILINE)
+    bodies = re.split(r"^## `openfeeder[^`]*`$", text, flags=re.MULTILINE)[1:]
+    sections = dict(zip(headings, bodies, strict=True))
+    assert set(sections) == set(commands(main))
+    for path, command in commands(main).items():
+        for param in command.params:
+            names = param.opts if isinstance(param, click.Option) else [param.human_readable_name]
+            assert any(name in sections[path] for name in names), f"{path}: {names} undocumented"
