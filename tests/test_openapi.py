@@ -455,6 +455,7 @@ class Case:
     form: Mapping[str, str] | None = None
     json: Mapping[str, str] | None = None
     raw: str | None = None  # a JSON body sent as is
+    parameter: str | None = None  # the error's expected source.parameter
 
     def target(self, world: World) -> str:
         return self.url.format(
@@ -500,6 +501,8 @@ def check(
     body = response.json()
     assert_matches_openapi(document, case.method, case.template, case.status, body, media)
     assert_headers_match(document, case.method, case.template, case.status, response.headers)
+    if case.parameter is not None:
+        assert [e.get("source", {}).get("parameter") for e in body["errors"]] == [case.parameter]
     if complete is not None and "fields[" not in target:
         assert_matches_openapi(complete, case.method, case.template, case.status, body, media)
 
@@ -580,9 +583,9 @@ def _lite(op: Operation) -> Case:
     return Case("lite account", op.method, op.template, url, 402, form=form)
 
 
-def _with(op: Operation, name: str, status: int, query: str) -> Case:
+def _with(op: Operation, name: str, status: int, query: str, **changes: Any) -> Case:
     joiner = "&" if "?" in op.url else "?"
-    return op.case(name, status, url=op.url + joiner + query)
+    return op.case(name, status, url=op.url + joiner + query, **changes)
 
 
 SUCCESSES = [
@@ -628,27 +631,56 @@ def _errors() -> list[Case]:
             out.append(op.case("not a member", 403, who="stranger"))
         if op.premium:
             out.append(_lite(op))
-        out.append(_with(op, "unknown fieldset type", 400, "fields[nope]=x"))
+        out.append(
+            _with(op, "unknown fieldset type", 400, "fields[nope]=x", parameter="fields[nope]")
+        )
     for template in (f"{A}/leads", f"{FEED}/leads", f"{LEAD}/visits", f"{A}/visits"):
         op = _op("GET", template)
         bare = op.url.split("?")[0]
         out += [
-            op.case("no start_date", 400, url=bare + "?end_date=2026-01-31"),
-            op.case("bad date", 400, url=bare + "?start_date=2026-1-1&end_date=2026-01-31"),
             op.case(
-                "start after end", 400, url=bare + "?start_date=2026-02-01&end_date=2026-01-31"
+                "no start_date", 400, url=bare + "?end_date=2026-01-31", parameter="start_date"
             ),
-            _with(op, "page size 101", 400, "page[size]=101"),
-            _with(op, "page number 0", 400, "page[number]=0"),
+            op.case(
+                "bad date",
+                400,
+                url=bare + "?start_date=2026-1-1&end_date=2026-01-31",
+                parameter="start_date",
+            ),
+            op.case(
+                "start after end",
+                400,
+                url=bare + "?start_date=2026-02-01&end_date=2026-01-31",
+                parameter="start_date",
+            ),
+            _with(op, "page size 101", 400, "page[size]=101", parameter="page[size]"),
+            _with(op, "page number 0", 400, "page[number]=0", parameter="page[number]"),
         ]
     post = _op("POST", "/export-requests")
     out += [
-        _with(_op("GET", f"{A}/leads"), "unknown lead field", 400, "fields[leads]=nope"),
-        _with(_op("GET", A), "unknown account field", 400, "fields[accounts]=nope"),
-        post.case(
-            "no account_id", 400, form={k: v for k, v in EXPORT_FORM.items() if k != "account_id"}
+        _with(
+            _op("GET", f"{A}/leads"),
+            "unknown lead field",
+            400,
+            "fields[leads]=nope",
+            parameter="fields[leads]",
         ),
-        post.case("bad end_date", 400, form=EXPORT_FORM | {"end_date": "tomorrow"}),
+        _with(
+            _op("GET", A),
+            "unknown account field",
+            400,
+            "fields[accounts]=nope",
+            parameter="fields[accounts]",
+        ),
+        post.case(
+            "no account_id",
+            400,
+            form={k: v for k, v in EXPORT_FORM.items() if k != "account_id"},
+            parameter="account_id",
+        ),
+        post.case(
+            "bad end_date", 400, form=EXPORT_FORM | {"end_date": "tomorrow"}, parameter="end_date"
+        ),
         post.case("invalid JSON", 400, form=None, json=None, raw="{not json"),
         post.case("unknown feed", 404, form=EXPORT_FORM | {"custom_feed_id": "nope"}),
         _op("GET", FEED).case("unknown feed", 404, url="/accounts/{a}/custom-feeds/nope"),
@@ -699,11 +731,14 @@ def test_successful_responses_match_the_document(
 
 
 def test_error_responses_match_the_document(
-    api: TestClient, world: World, document: dict[str, Any], subtests: pytest.Subtests
+    settings: Settings, world: World, document: dict[str, Any], subtests: pytest.Subtests
 ) -> None:
-    for case in ERRORS:
-        with subtests.test(msg=f"{case.method} {case.template}: {case.status} {case.name}"):
-            check(document, case, world, api)
+    # Every request counts against the limits, errors included, and this test sends more
+    # than five bad export requests; the limits themselves are tested in test_ratelimit.py.
+    with _limited_client(settings, 10_000, 10_000) as client:
+        for case in ERRORS:
+            with subtests.test(msg=f"{case.method} {case.template}: {case.status} {case.name}"):
+                check(document, case, world, client)
 
 
 def _limited_client(settings: Settings, per_minute: int, exports_per_minute: int) -> TestClient:

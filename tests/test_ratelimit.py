@@ -132,3 +132,19 @@ def test_exactly_5_export_requests_per_minute(
     assert (
         apps[1].post("/export-requests", data=form, headers=auth(member.token)).status_code == 201
     )
+
+
+def test_unreadable_bodies_and_auth_errors_count_and_carry_the_headers(
+    apps: list[TestClient], builder: Builder
+) -> None:
+    member = builder.user()
+    bad_json = apps[0].post(
+        "/export-requests",
+        content=b"{not json",
+        headers=auth(member.token) | {"Content-Type": "application/json"},
+    )
+    assert bad_json.status_code == 400
+    assert bad_json.headers["X-RateLimit-Remaining"] == "4"  # the export limit's count
+    unknown = apps[0].get("/accounts", headers=auth("not-a-token"))
+    assert unknown.status_code == 401
+    assert unknown.headers["X-RateLimit-Remaining"] == "99"

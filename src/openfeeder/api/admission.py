@@ -48,8 +48,8 @@ def admit(
     token = token_from(request.headers.get("authorization"))
     try:
         user = access.authenticate(services.db, token)
-    except OpenfeederError:
-        limiter.check(f"ip:{client_ip(request)}", services.api_limit)
+    except OpenfeederError as error:
+        error.headers.update(limiter.check(f"ip:{client_ip(request)}", services.api_limit))
         raise
     key = f"token:{hash_token(token or '')}"
     headers = limiter.check(key, services.api_limit)

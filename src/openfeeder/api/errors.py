@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def error_response(error: OpenfeederError, headers: dict[str, str] | None = None) -> Response:
+    headers = (headers or {}) | error.headers
     if isinstance(error, RateLimited):
-        return JSONAPIResponse(error.body(), 429, headers=(headers or {}) | error.headers)
+        return JSONAPIResponse(error.body(), 429, headers=headers)
     body: dict[str, object] = {"status": str(error.status), "title": error.title}
     body["detail"] = error.detail
     if error.parameter:
@@ -53,8 +54,8 @@ def _limited_error(request: Request, error: OpenfeederError) -> Response:
         _user, headers = admit(request.app.state.services, request, auth)
     except RateLimited as limited:
         return error_response(limited)
-    except OpenfeederError:
-        headers = {}
+    except OpenfeederError as auth_error:
+        headers = auth_error.headers  # counted against the client IP
     return error_response(error, headers)
 
 

@@ -8,6 +8,7 @@ the code. ``tests/test_openapi.py`` validates real responses against it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any, get_args
 
@@ -36,7 +37,7 @@ JSONAPI = "application/vnd.api+json"
 EXTENSION = "x-openfeeder-extension"  # marks what openfeeder adds to the seed's contract
 
 
-def ref(name: str, kind: str = "schemas") -> Schema:
+def _ref(name: str, kind: str = "schemas") -> Schema:
     return {"$ref": f"#/components/{kind}/{name}"}
 
 
@@ -107,7 +108,7 @@ _LEAD = {
     "industry": _string(
         "Name of industry (legacy industry classification); N/A when unknown.",
     ),
-    "industries": _array(ref("Industry"), "Industries (updated industry classification)."),
+    "industries": _array(_ref("Industry"), "Industries (updated industry classification)."),
     "first_visit_date": _nullable("string", f"Date of first visit ({_DATE}).", format="date"),
     "status": _string(
         "[Deprecated] handled when assignee, emailed_to or crm_lead_id is set, else new.",
@@ -121,7 +122,7 @@ _LEAD = {
     "twitter_handle": _nullable("string", "Company's Twitter user handle."),
     "facebook_url": _nullable("string", "Company's Facebook page address."),
     "employee_count": _nullable("integer", "Estimated number of employees.", minimum=0),
-    "employees_range": ref("EmployeesRange"),
+    "employees_range": _ref("EmployeesRange"),
     "crm_lead_id": _nullable("integer", "ID of the lead in the CRM."),
     "crm_organization_id": _nullable(
         "integer",
@@ -150,7 +151,7 @@ _VISIT = {
     "medium": _nullable("string", "Referrer traffic medium (e.g. cpc)."),
     "referring_url": _nullable("string", "Referrer URL."),
     "page_depth": _integer("Number of page views the visit contains.", minimum=0),
-    "visit_route": _array(ref("VisitRouteStep"), "The pages of the visit, in order."),
+    "visit_route": _array(_ref("VisitRouteStep"), "The pages of the visit, in order."),
     "keyword": _nullable("string", "Referrer keyword (search engine search phrase)."),
     "query_term": _nullable("string", "[Deprecated] Search query triggering the AdWords campaign."),
     "visit_length": _integer("Duration of the visit in seconds.", minimum=0),
@@ -172,7 +173,7 @@ _VISIT = {
     "lf_client_id": _nullable("string", "The visitor's ID as seen by the tracker."),
     "ga_client_ids": _array({"type": "string"}, "Visitor IDs as seen by Google Analytics."),
     "adobe_cookies": _array(
-        ref("AdobeCookies"),
+        _ref("AdobeCookies"),
         "The visitor's Adobe cookies. Present only when the visit has them.",
     ),
     "country_code": _nullable("string", "[Deprecated] ISO 3166-1 alpha-2 country code."),
@@ -207,7 +208,7 @@ _ACCOUNT = {
 _FEED = {
     "name": _string("Name of the feed."),
     "criteria": _array(
-        ref("FeedCriterion"),
+        _ref("FeedCriterion"),
         "Criteria of the same type are OR-ed, different types AND-ed; excluded negates.",
     ),
 }
@@ -249,7 +250,7 @@ def _resource(
     properties: dict[str, Schema] = {
         "id": {"type": "string", **id_},
         "type": {"const": type_},
-        "attributes": ref(attributes),
+        "attributes": _ref(attributes),
     }
     required = ["id", "type", "attributes"]
     if relationships:
@@ -264,19 +265,19 @@ def _resource(
 def _document(data: Schema, *, included: str | None = None, paged: bool = False) -> Schema:
     properties: dict[str, Schema] = {"data": data}
     if included:
-        properties["included"] = _array(ref(included), f"The {included} resources referred to.")
+        properties["included"] = _array(_ref(included), f"The {included} resources referred to.")
     if paged:
-        properties["links"] = ref("PaginationLinks")
-        properties["meta"] = ref("ListMeta")
+        properties["links"] = _ref("PaginationLinks")
+        properties["meta"] = _ref("ListMeta")
     return _object(properties, properties)
 
 
 def _error_document(status: str | None = None) -> Schema:
     """JSON:API errors; with ``status``, every error object carries exactly that status."""
     if status is None:
-        return ref("ErrorDocument")
+        return _ref("ErrorDocument")
     return {
-        "allOf": [ref("ErrorDocument")],
+        "allOf": [_ref("ErrorDocument")],
         "properties": {"errors": {"items": {"properties": {"status": {"const": status}}}}},
     }
 
@@ -381,9 +382,9 @@ def _schemas() -> dict[str, Schema]:
         ),
         "ExportReport": _object(
             {
-                "data": _array(ref("TimelineRow"), "One row per lead, no 10 000 cap."),
+                "data": _array(_ref("TimelineRow"), "One row per lead, no 10 000 cap."),
                 "included": _array(
-                    {"oneOf": [ref("ExportLead"), ref("Location")]},
+                    {"oneOf": [_ref("ExportLead"), _ref("Location")]},
                     "The leads of the rows and their locations.",
                 ),
             },
@@ -426,17 +427,17 @@ def _schemas() -> dict[str, Schema]:
             },
             ["total_count"],
         ),
-        "LeadList": _document(_array(ref("ListedLead"), "Leads"), included="Location", paged=True),
-        "LeadDocument": _document(ref("Lead"), included="Location"),
-        "VisitList": _document(_array(ref("Visit"), "Visits"), included="Location", paged=True),
-        "AccountList": _document(_array(ref("Account"), "Accounts")),
-        "AccountDocument": _document(ref("Account")),
-        "CustomFeedList": _document(_array(ref("CustomFeed"), "Feeds, built-in ones first")),
-        "CustomFeedDocument": _document(ref("CustomFeed")),
-        "ExportRequestDocument": _document(ref("ExportRequest")),
-        "WebsiteTrackingScriptDocument": _document(ref("WebsiteTrackingScript")),
+        "LeadList": _document(_array(_ref("ListedLead"), "Leads"), included="Location", paged=True),
+        "LeadDocument": _document(_ref("Lead"), included="Location"),
+        "VisitList": _document(_array(_ref("Visit"), "Visits"), included="Location", paged=True),
+        "AccountList": _document(_array(_ref("Account"), "Accounts")),
+        "AccountDocument": _document(_ref("Account")),
+        "CustomFeedList": _document(_array(_ref("CustomFeed"), "Feeds, built-in ones first")),
+        "CustomFeedDocument": _document(_ref("CustomFeed")),
+        "ExportRequestDocument": _document(_ref("ExportRequest")),
+        "WebsiteTrackingScriptDocument": _document(_ref("WebsiteTrackingScript")),
         "ErrorDocument": _object(
-            {"errors": {"type": "array", "minItems": 1, "items": ref("Error")}},
+            {"errors": {"type": "array", "minItems": 1, "items": _ref("Error")}},
             ["errors"],
             description="A JSON:API error document.",
         ),
@@ -562,7 +563,7 @@ _RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Rese
 
 
 def _header_refs(*names: str) -> dict[str, Schema]:
-    return {name: ref(name, "headers") for name in names}
+    return {name: _ref(name, "headers") for name in names}
 
 
 def _json(schema: Schema, media_type: str = JSONAPI) -> dict[str, Schema]:
@@ -599,7 +600,7 @@ def _responses() -> dict[str, Schema]:
         "without a valid token; POST /export-requests also 5 per token). The body is the "
         "seed's, to the letter.",
         "headers": _header_refs(*_RATE_HEADERS, "Retry-After"),
-        "content": _json(ref("RateLimitDocument")),
+        "content": _json(_ref("RateLimitDocument")),
     }
     out["Error"] = {
         "description": "Any other error (405 wrong method, 413 body too large, 500) as a "
@@ -633,23 +634,25 @@ def _operation(
         op["description"] = description
     if public:
         op["security"] = []
-    op["parameters"] = [ref(name, "parameters") for name in parameters]
+    op["parameters"] = [_ref(name, "parameters") for name in parameters]
     if body:
         op["requestBody"] = body
     responses = dict(ok)
     for status in sorted(errors):
-        responses[status] = ref(_RESPONSE_NAMES[status], "responses")
-    responses["default"] = ref("Error", "responses")
+        responses[status] = _ref(_RESPONSE_NAMES[status], "responses")
+    responses["default"] = _ref("Error", "responses")
     op["responses"] = responses
     return op
 
 
-def _ok(schema: str, description: str, status: str = "200", *headers: str) -> Schema:
+def _ok(
+    schema: str, description: str, *, status: str = "200", headers: Iterable[str] = ()
+) -> Schema:
     return {
         status: {
             "description": description,
             "headers": _header_refs(*_RATE_HEADERS, *headers),
-            "content": _json(ref(schema)),
+            "content": _json(_ref(schema)),
         }
     }
 
@@ -708,7 +711,7 @@ def _export_status(operation_id: str, summary: str) -> Schema:
 
 
 def _export_body() -> Schema:
-    params = ref("ExportRequestParameters")
+    params = _ref("ExportRequestParameters")
     wrapped = _object(
         {"data": _object({"type": {"const": "export_requests"}, "attributes": params})},
         ["data"],
@@ -839,7 +842,12 @@ def _paths() -> dict[str, Schema]:
                 "createExportRequest",
                 "Exports",
                 "Request a feed export",
-                _ok("ExportRequestDocument", "Accepted; status is pending.", "201", "Location"),
+                _ok(
+                    "ExportRequestDocument",
+                    "Accepted; status is pending.",
+                    status="201",
+                    headers=["Location"],
+                ),
                 parameters=(*_export_query(), _fieldset_name("export_requests")),
                 errors=_PREMIUM_ERRORS,
                 description="account_id, custom_feed_id, start_date and end_date as a form, "
@@ -861,7 +869,7 @@ def _paths() -> dict[str, Schema]:
                     "200": {
                         "description": "The report.",
                         "headers": _header_refs(*_RATE_HEADERS),
-                        "content": _json(ref("ExportReport"), "application/json"),
+                        "content": _json(_ref("ExportReport"), "application/json"),
                     }
                 },
                 parameters=("FileName",),
@@ -951,4 +959,5 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
         "responses": _responses(),
         "schemas": _schemas(),
     }
-    return document
+    # The attribute tables are shared module data; callers get a document of their own.
+    return copy.deepcopy(document)

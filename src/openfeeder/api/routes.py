@@ -90,13 +90,15 @@ async def _body_params(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-def _run(endpoint: Endpoint, request: Request, body: dict[str, str]) -> Response:
+def _run(endpoint: Endpoint, request: Request, body: dict[str, str] | OpenfeederError) -> Response:
     services: Services = request.app.state.services
     headers: dict[str, str] = {}
     try:
         user, headers = admit(
             services, request, endpoint.auth, export_limited=endpoint.export_limited
         )
+        if isinstance(body, OpenfeederError):
+            raise body  # an unreadable body still counted against the rate limit above
         query = dict(request.query_params)
         ctx = Context(
             request=request,
@@ -107,7 +109,6 @@ def _run(endpoint: Endpoint, request: Request, body: dict[str, str]) -> Response
         )
         response = endpoint.handler(ctx, **request.path_params)
     except OpenfeederError as error:
-        headers = headers | getattr(error, "headers", {})
         return error_response(error, headers)
     response.headers.update(headers)
     return response
@@ -115,10 +116,11 @@ def _run(endpoint: Endpoint, request: Request, body: dict[str, str]) -> Response
 
 def _asgi(endpoint: Endpoint) -> Callable[[Request], Any]:
     async def asgi_endpoint(request: Request) -> Response:
+        body: dict[str, str] | OpenfeederError
         try:
             body = await _body_params(request)
         except OpenfeederError as error:
-            return error_response(error)
+            body = error
         return await run_in_threadpool(_run, endpoint, request, body)
 
     asgi_endpoint.__name__ = endpoint.handler.__name__

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 class OpenfeederError(Exception):
     detail: str
     parameter: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. rate-limit headers
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal Server Error"
 
@@ -75,7 +76,6 @@ class RateLimited(OpenfeederError):
 
     about: str = ""
     retry_after: int = 60
-    headers: dict[str, str] = field(default_factory=dict)
     status: ClassVar[int] = 429
     title: ClassVar[str] = "Too Many Requests"
 
