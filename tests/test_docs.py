@@ -31,6 +31,8 @@ def shown_default(value: Any) -> str:
     """A default as configuration.md writes it."""
     if value is None:
         return "unset"
+    if value == []:
+        return "empty"
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
     return f"`{value}`"
@@ -45,7 +47,8 @@ def test_every_setting_is_documented_with_its_default() -> None:
     for name, field in Settings.model_fields.items():
         variable = f"{prefix}{name}".upper()
         assert variable in documented, f"{variable} is missing from the table"
-        assert documented[variable] == shown_default(field.default), variable
+        default = field.get_default(call_default_factory=True)
+        assert documented[variable] == shown_default(default), variable
         assert f"## `{variable}`" in text, f"{variable} has no section"
     stale = set(documented) - {f"{prefix}{name}".upper() for name in Settings.model_fields}
     assert not stale, f"documented settings that do not exist: {stale}"

@@ -559,6 +559,8 @@ def _hits(rng: random.Random, account: Account, today: date) -> list[dict[str, A
                     "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
                     "accept_language": "en-GB,en;q=0.9",
                     "payload": payload,
+                    "visitor_key": client,
+                    "shard": visitor,
                     "processed_at": None,
                 }
             )

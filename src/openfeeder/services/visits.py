@@ -8,6 +8,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection
+
 from openfeeder.domain.errors import NotFound
 from openfeeder.domain.ids import lead_id
 from openfeeder.domain.models import Account, NewVisit, Page, RouteStep
@@ -78,13 +80,19 @@ def _row(visit: NewVisit, zone: ZoneInfo) -> dict[str, Any]:
 def record_visits(db: Database, visits: Sequence[NewVisit]) -> None:
     """Store visits and update their leads and per-day statistics in one transaction."""
     with db.write() as conn:
-        zones: dict[int, ZoneInfo] = {}
-        for account_id in {v.account_id for v in visits}:
-            account = accounts_store.get_account(conn, account_id)
-            if account is None:
-                raise NotFound(f"Account {account_id} does not exist.")
-            zones[account_id] = ZoneInfo(account.timezone)
-        store.save_visits(conn, [_row(v, zones[v.account_id]) for v in visits])
+        record_visits_in(conn, visits)
+
+
+def record_visits_in(conn: Connection, visits: Sequence[NewVisit]) -> None:
+    """``record_visits`` inside a caller's transaction (the pipeline marks its hits processed
+    in the same one, so a batch is recorded exactly once)."""
+    zones: dict[int, ZoneInfo] = {}
+    for account_id in {v.account_id for v in visits}:
+        account = accounts_store.get_account(conn, account_id)
+        if account is None:
+            raise NotFound(f"Account {account_id} does not exist.")
+        zones[account_id] = ZoneInfo(account.timezone)
+    store.save_visits(conn, [_row(v, zones[v.account_id]) for v in visits])
 
 
 def list_visits(

@@ -227,7 +227,10 @@ export_requests = sa.Table(
     sa.CheckConstraint("status in ('pending', 'processed', 'failed')", name="status"),
 )
 
-# Raw tracker hits, appended by ingest and consumed by the pipeline.
+# Raw tracker hits, appended by ingest and consumed by the pipeline. ``visitor_key`` and
+# ``shard`` are computed at ingest (a hash, nothing slow) so the pipeline can claim whole
+# shards and so see one visitor's hits in order; ``drop_reason``/``visit_id`` record what the
+# pipeline made of each hit.
 hits = sa.Table(
     "hits",
     metadata,
@@ -238,8 +241,80 @@ hits = sa.Table(
     sa.Column("ip", sa.String(45), nullable=False),
     sa.Column("user_agent", sa.Text),
     sa.Column("accept_language", sa.String(200)),
+    sa.Column("request_meta", sa.JSON),  # request headers the pipeline uses (Sec-Purpose …)
+    sa.Column("visitor_key", sa.String(64), nullable=False),
+    sa.Column("shard", sa.SmallInteger, nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("processed_at", Timestamp()),
+    sa.Column("drop_reason", sa.String(40)),
+    sa.Column("visit_id", sa.String(36)),
     sa.UniqueConstraint("account_id", "client_event_id"),
     sa.Index(None, "account_id", "processed_at"),
+    sa.Index(None, "shard", "processed_at", "id"),
+)
+
+# One row per pipeline shard; a worker holds a shard's row lock (FOR UPDATE SKIP LOCKED on
+# PostgreSQL) for the transaction that processes that shard's next batch.
+pipeline_shards = sa.Table(
+    "pipeline_shards",
+    metadata,
+    sa.Column("shard", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("processed_through", sa.BigInteger().with_variant(sa.Integer, "sqlite")),
+    sa.Column("updated_at", Timestamp()),
+)
+
+# The visit a visitor is in the middle of, so sessions continue across batches.
+visitor_sessions = sa.Table(
+    "visitor_sessions",
+    metadata,
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("visitor_key", sa.String(64), primary_key=True),
+    sa.Column("visit_id", sa.String(36), nullable=False),
+    sa.Column("started_at", Timestamp(), nullable=False),
+    sa.Column("last_hit_at", Timestamp(), nullable=False),
+    sa.Column("state", sa.JSON, nullable=False),
+    sa.Index(None, "last_hit_at"),
+)
+
+# Company IP ranges from the company database, as fixed-width hex bounds (32 hex digits,
+# IPv4 mapped into IPv6) so range lookups are plain string comparisons on both backends.
+company_ranges = sa.Table(
+    "company_ranges",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("company_id", sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("network", sa.String(49), nullable=False),
+    sa.Column("first_ip", sa.String(32), nullable=False),
+    sa.Column("last_ip", sa.String(32), nullable=False),
+    sa.UniqueConstraint("company_id", "network"),
+    sa.Index(None, "first_ip", "last_ip"),
+)
+
+company_domains = sa.Table(
+    "company_domains",
+    metadata,
+    sa.Column("domain", sa.String(253), primary_key=True),
+    sa.Column("company_id", sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
+)
+
+# An account's own traffic rules: kind is ip_range, country or hostname; matches are dropped.
+traffic_rules = sa.Table(
+    "traffic_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("value", sa.String(253), nullable=False),
+    sa.UniqueConstraint("account_id", "kind", "value"),
+    sa.CheckConstraint("kind in ('ip_range', 'country', 'hostname')", name="kind"),
+)
+
+# Answers of slow resolvers (reverse DNS, enrichment) by IP, with an expiry.
+ip_cache = sa.Table(
+    "ip_cache",
+    metadata,
+    sa.Column("resolver", sa.String(20), primary_key=True),
+    sa.Column("ip", sa.String(45), primary_key=True),
+    sa.Column("answer", sa.JSON, nullable=False),
+    sa.Column("expires_at", Timestamp(), nullable=False),
 )
