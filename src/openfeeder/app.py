@@ -47,9 +47,17 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if settings.run_jobs_in_process:
             services.queue.start_in_process()
+        if services.ingest is not None:
+            services.ingest.start()
+        if services.pipeline is not None and settings.pipeline_in_process:
+            services.pipeline.start_in_process()
         try:
             yield
         finally:
+            if services.pipeline is not None:
+                services.pipeline.stop()
+            if services.ingest is not None:
+                services.ingest.stop()  # flushes pending hits before the store closes
             services.queue.stop()
             services.db.dispose()
 

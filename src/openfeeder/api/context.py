@@ -23,6 +23,9 @@ class Services:
     api_limit: Limit
     export_limit: Limit
     queue: Any
+    # The tracker surface and the pipeline (issue 3); None where a process runs neither.
+    ingest: Any = None
+    pipeline: Any = None
 
 
 @dataclass
