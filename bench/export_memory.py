@@ -1,4 +1,4 @@
-"""Export memory: peak memory of one export job at two sizes, side by side in one run.
+"""Export memory: peak memory of one export job at several sizes, side by side in one run.
 
 Builds one store per size (SQLite by default; PostgreSQL too with ``--postgres``), then runs
 the export job in a fresh interpreter per measurement, the way ``openfeeder worker`` runs it
@@ -44,7 +44,7 @@ def build(database_url: str, data_dir: Path, leads: int) -> dict[str, Any]:
     from openfeeder.store.companies import upsert_companies
     from openfeeder.store.db import Database
 
-    settings = Settings(database_url=database_url, data_dir=data_dir)
+    settings = Settings(database_url=database_url, data_dir=data_dir, redis_url=None)
     db = Database(database_url)
     db.migrate()
     with db.write() as conn:
@@ -125,7 +125,7 @@ def measure(database_url: str, data_dir: str, export_id: str, trace: bool) -> di
     from openfeeder.store.db import Database
     from openfeeder.store.exports import get
 
-    settings = Settings(database_url=database_url, data_dir=Path(data_dir))
+    settings = Settings(database_url=database_url, data_dir=Path(data_dir), redis_url=None)
     db = Database(database_url)
     queue = make_queue(settings, db)
     queue.huey.storage.flush_queue()  # run exactly the export asked for, nothing else
@@ -186,13 +186,15 @@ def child(args: list[str]) -> dict[str, Any]:
     return result
 
 
-def postgres_database(admin_url: str, name: str) -> str:
+def postgres_database(admin_url: str, name: str, *, create: bool) -> str:
+    """(Re)create a scratch database next to the admin one, or drop it; returns its URL."""
     from openfeeder.store.engine import create_engine
 
     admin = create_engine(admin_url)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        if create:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url: str = admin.url.set(database=name).render_as_string(hide_password=False)
     admin.dispose()
     return url
@@ -200,10 +202,14 @@ def postgres_database(admin_url: str, name: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs=2, default=[1_000, 20_000])
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[1_000, 20_000], help="lead counts (≥ 2)"
+    )
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="also measure on PostgreSQL")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if len(args.sizes) < 2 and not args.child:
+        parser.error("--sizes needs at least two lead counts to compare")
     if args.child:
         what, database_url, data_dir, arg = args.child
         if what == "build":
@@ -219,25 +225,27 @@ def main() -> None:
             for leads in args.sizes:
                 root = Path(tmp) / f"{backend}-{leads}"
                 root.mkdir()
+                scratch = f"openfeeder_bench_{leads}"
                 if backend == "sqlite":
                     url = f"sqlite:///{root / 'openfeeder.db'}"
                 else:
-                    url = postgres_database(args.postgres, f"openfeeder_bench_{leads}")
-                started = time.perf_counter()
-                store = child(["build", url, str(root / "data"), str(leads)])
-                built = time.perf_counter() - started
-                rss_run, traced_run = store["exports"]
-                results[leads] = child(["rss", url, store["data_dir"], rss_run])
-                results[leads]["traced_bytes"] = child(
-                    ["trace", url, store["data_dir"], traced_run]
-                )["traced_bytes"]
-                results[leads]["build_seconds"] = built
+                    url = postgres_database(args.postgres, scratch, create=True)
+                try:
+                    store = child(["build", url, str(root / "data"), str(leads)])
+                    rss_run, traced_run = store["exports"]
+                    results[leads] = child(["rss", url, store["data_dir"], rss_run])
+                    results[leads]["traced_bytes"] = child(
+                        ["trace", url, store["data_dir"], traced_run]
+                    )["traced_bytes"]
+                finally:
+                    if backend == "postgresql":
+                        postgres_database(args.postgres, scratch, create=False)
             report(backend, results)
 
 
 def report(backend: str, results: dict[int, dict[str, Any]]) -> None:
-    small, large = sorted(results)
-    print(f"\n{backend}: export job, {small:,} vs {large:,} leads")
+    small = min(results)
+    print(f"\n{backend}: export job, {' vs '.join(f'{n:,}' for n in sorted(results))} leads")
     print(
         f"{'leads':>8} {'rows':>8} {'file MiB':>9} {'job s':>7} "
         f"{'peak RSS MiB':>13} {'RSS growth MiB':>15} {'tracemalloc MiB':>16}"
@@ -248,9 +256,10 @@ def report(backend: str, results: dict[int, dict[str, Any]]) -> None:
             f"{r['rss_kib'] / 1024:>13.1f} {r['rss_growth_kib'] / 1024:>15.1f} "
             f"{r['traced_bytes'] / 2**20:>16.2f}"
         )
-    ratio = results[large]["rss_kib"] / results[small]["rss_kib"]
-    traced = results[large]["traced_bytes"] / results[small]["traced_bytes"]
-    print(f"ratio {large:,}/{small:,}: peak RSS {ratio:.3f}, tracemalloc peak {traced:.3f}")
+    for leads in sorted(results)[1:]:
+        ratio = results[leads]["rss_kib"] / results[small]["rss_kib"]
+        traced = results[leads]["traced_bytes"] / results[small]["traced_bytes"]
+        print(f"ratio {leads:,}/{small:,}: peak RSS {ratio:.3f}, tracemalloc peak {traced:.3f}")
 
 
 if __name__ == "__main__":

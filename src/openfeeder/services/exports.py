@@ -32,6 +32,7 @@ import orjson
 from openfeeder.config import Settings
 from openfeeder.domain.errors import NotFound, OpenfeederError
 from openfeeder.domain.feeds import FeedCriterion
+from openfeeder.domain.ids import new_capability
 from openfeeder.domain.models import Account, ExportRequest, Lead, Location, User
 from openfeeder.domain.representation import (
     EXPORT_LEAD_FIELDS,
@@ -323,7 +324,7 @@ def _write_file(
     directory = exports_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
     temporary = directory / f".{request.id}.{secrets.token_hex(4)}.part"
-    file_name = f"{secrets.token_hex(16)}.json"
+    file_name = f"{new_capability()}.json"  # 128 random bits: the download's only key
     try:
         with temporary.open("wb", buffering=1 << 16) as out:
             write_report(
@@ -393,7 +394,7 @@ def timeline_row(lead: Lead, row: Mapping[Any, Any], keywords: list[str]) -> dic
             "quality": int(row["quality"]),
             "stats": {
                 "bounces": int(row["bounces"]),
-                "last_visit": _iso_day(row["interval_last_day"]),
+                "last_visit": row["interval_last_day"].isoformat(),
                 "pageviews": int(row["pageviews"]),
                 "visits": int(row["interval_visits"]),
             },
@@ -416,11 +417,6 @@ def lead_object(lead: Lead, base_url: str) -> dict[str, Any]:
 
 def location_object(location: Location) -> dict[str, Any]:
     return {"attributes": location_attributes(location), "id": location.id, "type": "locations"}
-
-
-def _iso_day(value: date | str) -> str:
-    # SQLite hands back an aggregate of a DATE column as text; PostgreSQL as a date.
-    return value if isinstance(value, str) else value.isoformat()
 
 
 def _batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
@@ -456,7 +452,7 @@ def reap_stale(db: Database, queue: ExportQueue, now: datetime) -> int:
     with db.write() as conn:
         for export_id in store.never_started(conn, now - PICKUP_DEADLINE):
             error = "No worker picked the export up; is `openfeeder worker` running?"
-            handled += store.fail(conn, export_id, error, now)
+            handled += store.fail(conn, export_id, error, now, unless_beating_after=before)
     return handled
 
 
@@ -475,9 +471,9 @@ def purge_files(db: Database, settings: Settings, now: datetime) -> int:
     cutoff = (now - ORPHAN_AFTER).timestamp()
     with os.scandir(directory) as entries:
         for batch in _batched(entries, 500):
-            names = [entry.name for entry in batch if _FILE_NAME.fullmatch(entry.name)]
+            names = {entry.name for entry in batch if _FILE_NAME.fullmatch(entry.name)}
             with db.read() as conn:
-                live = store.live_files(conn, names, now) if names else set()
+                live = store.live_files(conn, sorted(names), now) if names else set()
             for entry in batch:
                 ours = entry.name in names or entry.name.endswith(".part")
                 if ours and entry.name not in live and _modified(entry) < cutoff:

@@ -19,7 +19,7 @@ from openfeeder.store.db import Database
 
 # The interval query (feed criteria included) lives with the lead queries; the locations of
 # an export must come from exactly the same set of leads, so it is reused rather than copied.
-from openfeeder.store.leads import _interval_query
+from openfeeder.store.leads import interval_query
 from openfeeder.store.rows import location_from_row
 
 _e = t.export_requests
@@ -249,7 +249,7 @@ def stream_locations(
     conn: sa.Connection, account_id: int, first: date, last: date, criteria: list[FeedCriterion]
 ) -> Iterator[Location]:
     """The distinct locations of the leads ``stream_leads`` yields, by id, read in batches."""
-    query, _quality, _last_day = _interval_query(account_id, first, last, criteria)
+    query, _quality, _last_day = interval_query(account_id, first, last, criteria)
     # correlate(None): the inner query's own join of ``locations`` must not bind to the
     # outer query's table.
     matching = query.with_only_columns(t.leads.c.location_id).correlate(None)

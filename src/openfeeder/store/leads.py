@@ -34,7 +34,7 @@ def _capped(value: sa.ColumnElement[int], cap: int, points: int) -> sa.ColumnEle
     return points * sa.case((value > cap, cap), else_=value)
 
 
-def _interval_query(
+def interval_query(
     account_id: int, first: date, last: date, criteria: list[FeedCriterion]
 ) -> tuple[sa.Select[Any], sa.ColumnElement[int], sa.ColumnElement[date]]:
     s = t.lead_day_stats
@@ -44,6 +44,7 @@ def _interval_query(
             sa.func.sum(s.c.visits).label("visits"),
             sa.func.sum(s.c.pageviews).label("pageviews"),
             sa.func.sum(s.c.seconds).label("seconds"),
+            sa.func.sum(s.c.bounces).label("bounces"),
             sa.func.max(s.c.day).label("last_day"),
         )
         .where(s.c.account_id == account_id, s.c.day.between(first, last))
@@ -65,6 +66,9 @@ def _interval_query(
         sa.select(
             t.leads,
             stats.c.visits.label("interval_visits"),
+            stats.c.pageviews,
+            stats.c.bounces,
+            stats.c.last_day.label("interval_last_day"),
             quality,
             *prefixed(t.companies, "co_"),
             *prefixed(t.locations, "loc_"),
@@ -89,7 +93,7 @@ def list_leads(
     limit: int,
 ) -> Page:
     """Leads with a visit in [first, last], last visit day desc, quality desc, id; ≤ 10 000."""
-    query, quality, last_day = _interval_query(account_id, first, last, criteria)
+    query, quality, last_day = interval_query(account_id, first, last, criteria)
     count = sa.select(sa.func.count()).select_from(query.limit(LEAD_CAP).subquery())
     total = conn.execute(count).scalar_one()
     limit = max(0, min(limit, LEAD_CAP - offset))
@@ -104,21 +108,7 @@ def stream_leads(
     conn: sa.Connection, account_id: int, first: date, last: date, criteria: list[FeedCriterion]
 ) -> Iterator[tuple[Lead, Mapping[Any, Any]]]:
     """Every matching lead (no cap) with its interval stats, read in batches: constant memory."""
-    query, quality, last_day = _interval_query(account_id, first, last, criteria)
-    s = t.lead_day_stats
-    extra = (
-        sa.select(
-            s.c.lead_pk,
-            sa.func.sum(s.c.pageviews).label("pageviews"),
-            sa.func.sum(s.c.bounces).label("bounces"),
-        )
-        .where(s.c.account_id == account_id, s.c.day.between(first, last))
-        .group_by(s.c.lead_pk)
-        .subquery("extra")
-    )
-    query = query.add_columns(
-        extra.c.pageviews, extra.c.bounces, last_day.label("interval_last_day")
-    ).join(extra, extra.c.lead_pk == t.leads.c.pk)
+    query, quality, last_day = interval_query(account_id, first, last, criteria)
     ordered = query.order_by(last_day.desc(), quality.desc(), t.leads.c.id)
     result = conn.execution_options(yield_per=1000).execute(ordered)
     for row in result:
