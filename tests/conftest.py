@@ -93,7 +93,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path / "data", redis_url=None)
+    # Tests run the pipeline themselves (Pipeline.run_once) unless they say otherwise.
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        redis_url=None,
+        pipeline_in_process=False,
+    )
 
 
 @pytest.fixture

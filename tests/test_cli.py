@@ -25,6 +25,12 @@ from openfeeder.store.db import Database
 DOCS = Path(__file__).parents[1] / "docs" / "cli.md"
 
 
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands that write files (the demo's MMDB files, exports) write them under tmp_path."""
+    monkeypatch.setenv("OPENFEEDER_DATA_DIR", str(tmp_path / "data"))
+
+
 def run(url: str, *args: str, **env: str) -> Result:
     return CliRunner().invoke(main, list(args), env={"OPENFEEDER_DATABASE_URL": url, **env})
 
@@ -125,11 +131,11 @@ def test_serve_rejects_a_port_out_of_range(fresh_url: str) -> None:
 def test_worker_runs_the_queue_with_the_settings(
     fresh_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import openfeeder.jobs.queue
+    import openfeeder.jobs.worker
 
     seen: list[Settings] = []
     logging_set_up: list[dict[str, Any]] = []
-    monkeypatch.setattr(openfeeder.jobs.queue, "run_worker", seen.append)
+    monkeypatch.setattr(openfeeder.jobs.worker, "run_worker", seen.append)
     monkeypatch.setattr(logging, "basicConfig", lambda **kw: logging_set_up.append(kw))
     ok(fresh_url, "worker")
     assert [s.database_url for s in seen] == [fresh_url]

@@ -1,5 +1,7 @@
 """The demo's guarantees: enough leads and visits, realistic and complete data, the three
-tracking states, feeds using every criterion type, determinism, and loading only once.
+tracking states, feeds using every criterion type, determinism, and loading only once; and
+that its visits really come from tracker hits through ingest and the pipeline, with the
+company import and the MMDB files the demo writes.
 
 Most tests read one demo loaded per module into its own SQLite file; the determinism test
 loads it again into the empty per-test store of each backend and compares the two.
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from openfeeder.config import Settings
 from openfeeder.domain.feeds import INDUSTRIES, Criterion
 from openfeeder.domain.models import Account
 from openfeeder.services import access, accounts, feeds, leads
@@ -28,13 +31,21 @@ from openfeeder.store.db import Database
 TODAY = datetime.now(UTC).date()
 
 
+def sqlite_settings(directory: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{directory / 'demo.db'}", data_dir=directory / "data")
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, DemoResult]]:
-    path: Path = tmp_path_factory.mktemp("demo") / "demo.db"
-    db = Database(f"sqlite:///{path}")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return sqlite_settings(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def demo(demo_settings: Settings) -> Iterator[tuple[Database, DemoResult]]:
+    db = Database(demo_settings.database_url)
     db.migrate()
     started = time.monotonic()
-    result = load_demo(db, today=TODAY)
+    result = load_demo(db, demo_settings, today=TODAY)
     # Seconds in practice; the bound only catches a pathological slowdown.
     assert time.monotonic() - started < 60
     yield db, result
@@ -129,11 +140,16 @@ def test_third_account_has_unprocessed_hits_and_no_visits(
 ) -> None:
     db, result = demo
     another = by_name(result)["Another account"]
-    assert count(db, t.hits) == count(db, t.hits, t.hits.c.account_id == another.id) > 0
-    assert count(db, t.hits, t.hits.c.processed_at.is_not(None)) == 0
+    hits = t.hits.c
+    assert count(db, t.hits, hits.account_id == another.id) > 0
+    assert count(db, t.hits, hits.account_id == another.id, hits.processed_at.is_not(None)) == 0
     assert count(db, t.visits, t.visits.c.account_id == another.id) == 0
     with db.read() as conn:
-        payloads = conn.execute(sa.select(t.hits.c.payload)).scalars().all()
+        payloads = (
+            conn.execute(sa.select(hits.payload).where(hits.account_id == another.id))
+            .scalars()
+            .all()
+        )
     for payload in payloads:
         assert payload["event"] == "tracking-event"
         assert payload["scriptId"] == another.script_hash
@@ -248,10 +264,12 @@ def test_visits_are_spread_and_realistic(demo: tuple[Database, DemoResult]) -> N
     assert all(re.fullmatch(r"LF1\.1\.[0-9a-f]{16}\.\d+", row["lf_client_id"]) for row in rows)
 
 
-def test_loading_again_only_issues_a_new_token(demo: tuple[Database, DemoResult]) -> None:
+def test_loading_again_only_issues_a_new_token(
+    demo: tuple[Database, DemoResult], demo_settings: Settings
+) -> None:
     db, first = demo
     before = summary(db)
-    again = load_demo(db, today=TODAY)
+    again = load_demo(db, demo_settings, today=TODAY)
     assert not again.created
     assert again.user == first.user
     assert again.accounts == first.accounts
@@ -261,10 +279,12 @@ def test_loading_again_only_issues_a_new_token(demo: tuple[Database, DemoResult]
     assert summary(db) == before
 
 
-def test_same_demo_in_another_empty_store(demo: tuple[Database, DemoResult], db: Database) -> None:
+def test_same_demo_in_another_empty_store(
+    demo: tuple[Database, DemoResult], db: Database, settings: Settings
+) -> None:
     """Determinism: a second load into an empty store (each backend) holds the same data."""
     reference, _ = demo
-    result = load_demo(db, today=TODAY)
+    result = load_demo(db, settings, today=TODAY)
     assert [(a.id, a.name) for a in result.accounts] == [
         (1, "Sample account"),
         (2, "Sample website"),
@@ -274,10 +294,11 @@ def test_same_demo_in_another_empty_store(demo: tuple[Database, DemoResult], db:
 
 
 def test_dates_follow_today(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'demo.db'}")
+    settings = sqlite_settings(tmp_path)
+    db = Database(settings.database_url)
     db.migrate()
     try:
-        load_demo(db, today=date(2030, 6, 15))
+        load_demo(db, settings, today=date(2030, 6, 15))
         with db.read() as conn:
             first, last = conn.execute(
                 sa.select(sa.func.min(t.visits.c.date), sa.func.max(t.visits.c.date))
@@ -286,3 +307,44 @@ def test_dates_follow_today(tmp_path: Path) -> None:
         db.dispose()
     assert date(2030, 3, 16) <= first
     assert last == date(2030, 6, 14)
+
+
+def test_visits_come_from_tracker_hits_through_ingest_and_the_pipeline(
+    demo: tuple[Database, DemoResult], demo_settings: Settings
+) -> None:
+    db, result = demo
+    website = by_name(result)["Sample website"]
+    hits, v = t.hits.c, t.visits.c
+    mine = hits.account_id == website.id
+    assert count(db, t.hits, mine) > count(db, t.visits) * 2
+    assert count(db, t.hits, mine, hits.processed_at.is_(None)) == 0
+    with db.read() as conn:
+        from_hits = set(
+            conn.execute(sa.select(hits.visit_id).where(mine, hits.visit_id.is_not(None)))
+            .scalars()
+            .all()
+        )
+        visit_ids = set(conn.execute(sa.select(v.id)).scalars().all())
+        matched = conn.execute(sa.select(v.match_source, v.match_reason).distinct()).all()
+        drops = dict(
+            conn.execute(
+                sa.select(hits.drop_reason, sa.func.count())
+                .where(mine, hits.drop_reason.is_not(None))
+                .group_by(hits.drop_reason)
+            ).all()
+        )
+        companies = set(conn.execute(sa.select(t.leads.c.company_id)).scalars().all())
+        ranged = set(conn.execute(sa.select(t.company_ranges.c.company_id)).scalars().all())
+    # Every visit was made by the pipeline from hits, identified by an imported range.
+    assert visit_ids == from_hits
+    assert {source for source, _ in matched} == {"company_range"}
+    assert all(reason for _, reason in matched)
+    assert companies <= ranged
+    # The traffic that must never be a lead was dropped, each for its reason.
+    assert set(drops) == {"bot", "headless", "prefetch", "isp", "mobile", "hosting", "unidentified"}
+    data = demo_settings.data_dir / "demo"
+    assert {path.name for path in data.iterdir()} == {
+        "demo-asn.mmdb",
+        "demo-city.mmdb",
+        "demo-companies.jsonl",
+    }

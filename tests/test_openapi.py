@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -31,10 +32,12 @@ from openfeeder.config import Settings
 from openfeeder.domain import ids
 from openfeeder.domain.models import Account
 from openfeeder.domain.representation import LEAD_FIELDS
+from openfeeder.identify.ranges import network_bounds
 from openfeeder.services import exports, feeds
 from openfeeder.services.demo import load_demo
 from openfeeder.store import accounts, admin
 from openfeeder.store.db import Database
+from openfeeder.store.identify import add_ranges
 from tests.factories import BOSTON, HELSINKI, Builder, Member
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -368,6 +371,9 @@ def world(builder: Builder, settings: Settings) -> World:
         business_id="KVK Number 123",
     )
     (bare,) = builder.companies(1)
+    with builder.db.write() as conn:  # GET /ip-enrich?ip=203.0.113.7 finds it by this range
+        network = ip_network("203.0.113.0/24")
+        add_ranges(conn, [(known.id, str(network), *network_bounds(network))])
     builder.visits(
         account,
         [known],
@@ -569,6 +575,7 @@ OPERATIONS = [
     Operation("GET", "/export-feed/{id}", "/export-feed/{export}", in_account=False),
     Operation("GET", "/download/{file_name}", "/download/{file}", public=True, in_account=False),
     Operation("GET", "/openapi.json", "/openapi.json", public=True, in_account=False),
+    Operation("GET", "/ip-enrich", "/ip-enrich?ip=203.0.113.7", in_account=False),
 ]
 BY_TEMPLATE = {(op.method, op.template): op for op in OPERATIONS}
 
@@ -705,6 +712,8 @@ def _errors() -> list[Case]:
             "unknown file", 404, url="/download/" + "0" * 32 + ".json"
         ),
         _op("GET", "/download/{file_name}").case("not a file name", 404, url="/download/..%2Fx"),
+        _op("GET", "/ip-enrich").case("not an ip", 400, url="/ip-enrich?ip=x", parameter="ip"),
+        _op("GET", "/ip-enrich").case("nothing identifies it", 404, url="/ip-enrich?ip=192.0.2.1"),
     ]
     return out
 
@@ -839,7 +848,7 @@ def test_the_demo_data_matches_the_document(
     """The demo's accounts, feeds, lead lists, leads, visits and an export, as the demo's user
     sees them, carry every documented attribute and nothing undocumented."""
     today = date(2026, 2, 1)
-    demo = load_demo(db, today)
+    demo = load_demo(db, settings, today)
     headers = {"Authorization": f"Token token={demo.token}"}
     first = today - timedelta(days=90)
     interval = f"start_date={first}&end_date={today}&page[size]=100"

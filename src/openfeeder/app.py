@@ -23,21 +23,27 @@ from openfeeder.api.ratelimit import (
     export_limit,
 )
 from openfeeder.config import Settings
+from openfeeder.ingest import make_ingestor
 from openfeeder.jobs.queue import make_queue
+from openfeeder.pipeline import make_pipeline
 from openfeeder.store.db import Database
 
 
 def build_services(settings: Settings) -> Services:
     db = Database(settings.database_url)
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
-    return Services(
+    services = Services(
         settings=settings,
         db=db,
         limiter=RateLimiter(counter),
         api_limit=api_limit(settings.rate_limit_per_minute),
         export_limit=export_limit(settings.export_rate_limit_per_minute),
         queue=make_queue(settings, db),
+        ingest=make_ingestor(settings, db),
     )
+    if settings.pipeline_in_process:
+        services.pipeline = make_pipeline(settings, db, identifier=services.identifier())
+    return services
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -59,12 +65,28 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             if services.ingest is not None:
                 services.ingest.stop()  # flushes pending hits before the store closes
             services.queue.stop()
+            services.close_identifier()
             services.db.dispose()
 
     app = Starlette(
         routes=routes.routes(),
         exception_handlers={HTTPException: http_exception, Exception: server_error},
-        middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_headers=["*"])],
+        # Any origin may call the API with a token, and any page may post tracker events.
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["GET", "POST"],
+                allow_headers=["*"],
+                expose_headers=[
+                    "Location",
+                    "Retry-After",
+                    "X-RateLimit-Limit",
+                    "X-RateLimit-Remaining",
+                    "X-RateLimit-Reset",
+                ],
+            )
+        ],
         lifespan=lifespan,
     )
     app.state.services = services

@@ -1,7 +1,7 @@
-"""The ``openfeeder`` command: serve, worker, migrate, demo, and users/accounts/members/tokens
-administration. Commands parse options, call one service, and print; ``--json`` prints
-machine-readable output on stdout. Every documented failure is one ``Error: …`` line on
-stderr with exit code 1 (usage errors: 2), never a traceback.
+"""The ``openfeeder`` command: serve, worker, migrate, demo, users/accounts/members/tokens
+administration and the company import. Commands parse options, call one service, and print;
+``--json`` prints machine-readable output on stdout. Every documented failure is one
+``Error: …`` line on stderr with exit code 1 (usage errors: 2), never a traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import click
@@ -138,8 +140,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 @main.command()
 @click.pass_context
 def worker(ctx: click.Context) -> None:
-    """Run queued background jobs (exports) until stopped (scale-out mode)."""
-    from openfeeder.jobs.queue import run_worker
+    """Run the tracking pipeline and queued jobs (exports) until stopped (scale-out mode)."""
+    from openfeeder.jobs.worker import run_worker
 
     settings = _settings(ctx)
     # Jobs log through the standard library; a foreground worker shows that on stderr.
@@ -159,7 +161,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     settings = _settings(ctx)
     with _database(settings) as db:
         db.migrate()
-        result = load_demo(db)
+        result = load_demo(db, settings)
     if as_json:
         _echo_json(
             {
@@ -325,3 +327,28 @@ def tokens_list(ctx: click.Context, email: str, as_json: bool) -> None:
     for row in rows:
         status = "disabled" if row["disabled"] else "active"
         click.echo(f"{row['id']:>6}  …{row['hint']:<7}  {status:<8}  {row['created_at']}")
+
+
+@main.group()
+def companies() -> None:
+    """Manage the company database: firmographics, IP ranges, domains, AS numbers."""
+
+
+@companies.command("import")
+@click.argument("file", metavar="FILE", type=click.Path(path_type=Path))
+@json_option
+@click.pass_context
+def companies_import(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Import companies from a CSV or JSONL file; importing again updates them in place."""
+    from openfeeder.identify.companies import import_companies
+
+    with _database(_settings(ctx)) as db:
+        result = import_companies(db, file)
+    if as_json:
+        _echo_json(asdict(result))
+    else:
+        click.echo(
+            f"Imported {result.companies} companies ({result.created} new, {result.updated} "
+            f"updated): {result.ranges} IP ranges, {result.domains} domains, "
+            f"{result.asns} AS numbers."
+        )

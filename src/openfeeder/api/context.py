@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -11,6 +12,7 @@ from openfeeder.api.jsonapi import Fieldsets
 from openfeeder.api.ratelimit import Limit, RateLimiter
 from openfeeder.config import Settings
 from openfeeder.domain.models import Account, User
+from openfeeder.identify import Identifier, make_identifier
 from openfeeder.services import access
 from openfeeder.store.db import Database
 
@@ -23,9 +25,25 @@ class Services:
     api_limit: Limit
     export_limit: Limit
     queue: Any
-    # The tracker surface and the pipeline (issue 3); None where a process runs neither.
+    # The tracker surface and the pipeline; None where a process runs neither.
     ingest: Any = None
     pipeline: Any = None
+    _identifier: Identifier | None = None
+    _identifier_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def identifier(self) -> Identifier:
+        """The resolver chain, shared by the pipeline and /ip-enrich. Built on first use:
+        it opens the MMDB files and loads the public suffix list."""
+        with self._identifier_lock:
+            if self._identifier is None:
+                self._identifier = make_identifier(self.settings)
+            return self._identifier
+
+    def close_identifier(self) -> None:
+        with self._identifier_lock:
+            if self._identifier is not None:
+                self._identifier.close()
+                self._identifier = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, get_args
 
 from openfeeder import __version__
+from openfeeder.api.enrich import IP_ENRICHMENT_FIELDS
 from openfeeder.api.resources import (
     ACCOUNT_FIELDS,
     EXPORT_FIELDS,
@@ -181,7 +182,7 @@ _VISIT = {
     "lead_id": _string("ID of the lead this visit belongs to."),
     "match_source": _nullable(
         "string",
-        "Which resolver identified the company (e.g. ip_range, asn, reverse_dns).",
+        "Which resolver identified the company: company_range, asn, reverse_dns or enrichment.",
         **{EXTENSION: True},
     ),
     "match_reason": _nullable("string", "Why the resolver matched, in words.", **{EXTENSION: True}),
@@ -229,6 +230,32 @@ _SCRIPT = {
     "script_hash": _string("A unique identifier for the script."),
     "script_html": _string("The HTML to insert in every tracked page."),
     "timezone": _string("The account's timezone."),
+}
+
+
+_MATCH_SOURCES = ["company_range", "asn", "reverse_dns", "enrichment"]
+_IP_ENRICHMENT = {
+    "ip": _string("The address asked about, in canonical form."),
+    "company_id": _string("ID of the company in the company database."),
+    "name": _LEAD["name"],
+    "domain": _nullable("string", "The company's main domain."),
+    "website_url": _LEAD["website_url"],
+    "industry": _LEAD["industry"],
+    "industries": _LEAD["industries"],
+    "employee_count": _LEAD["employee_count"],
+    "employees_range": _LEAD["employees_range"],
+    "revenue": _LEAD["revenue"],
+    "phone": _LEAD["phone"],
+    "linkedin_url": _LEAD["linkedin_url"],
+    "twitter_handle": _LEAD["twitter_handle"],
+    "facebook_url": _LEAD["facebook_url"],
+    "logo_url": _LEAD["logo_url"],
+    "business_id": _LEAD["business_id"],
+    "dealfront_id": _LEAD["dealfront_id"],
+    "match_source": _string("Which resolver identified the company.", enum=_MATCH_SOURCES),
+    "match_reason": _string(
+        "Why it matched, in words (e.g. 203.0.113.7 is in 203.0.113.0/24 (Acme Oy))."
+    ),
 }
 
 
@@ -436,6 +463,13 @@ def _schemas() -> dict[str, Schema]:
         "CustomFeedDocument": _document(_ref("CustomFeed")),
         "ExportRequestDocument": _document(_ref("ExportRequest")),
         "WebsiteTrackingScriptDocument": _document(_ref("WebsiteTrackingScript")),
+        "IpEnrichment": _resource(
+            "ip_enrichments", "IpEnrichmentAttributes", {"location": "locations"}
+        ),
+        "IpEnrichmentAttributes": _attributes(
+            IP_ENRICHMENT_FIELDS, _IP_ENRICHMENT, "The company behind an IP address."
+        ),
+        "IpEnrichmentDocument": _document(_ref("IpEnrichment"), included="Location"),
         "ErrorDocument": _object(
             {"errors": {"type": "array", "minItems": 1, "items": _ref("Error")}},
             ["errors"],
@@ -520,6 +554,14 @@ def _parameters() -> dict[str, Schema]:
         "in": "query",
         "description": "Results per page, 1–100.",
         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+    }
+    out["Ip"] = {
+        "name": "ip",
+        "in": "query",
+        "required": True,
+        "description": "An IPv4 or IPv6 address.",
+        "schema": {"type": "string"},
+        "example": "203.0.113.7",
     }
     out["CustomFeedIdQuery"] = {
         "name": "custom_feed_id",
@@ -879,6 +921,24 @@ def _paths() -> dict[str, Schema]:
                 public=True,
             )
         },
+        "/ip-enrich": {
+            "get": {
+                **_operation(
+                    "enrichIp",
+                    "Identification",
+                    "The company behind an IP address",
+                    _ok("IpEnrichmentDocument", "The company, with its location included."),
+                    parameters=("Ip", _fieldset_name("locations")),
+                    errors=("400", "401", "403", "404", "429"),
+                    description="Runs the resolver chain (company ranges, ASN, reverse DNS, "
+                    "enrichment provider) for one address and says which resolver matched "
+                    "and why. 404 when nothing identifies a company, with the reason when an "
+                    "ISP, mobile or hosting network excludes it. No account's traffic rules "
+                    "apply.",
+                ),
+                EXTENSION: True,
+            }
+        },
         "/openapi.json": {
             "get": _operation(
                 "getOpenAPIDocument",
@@ -936,6 +996,7 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
             "Visits",
             "Exports",
             "Website tracking script",
+            "Identification",
             "Meta",
         )
     ]

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from openfeeder.api import accounts, exports, leads
+from openfeeder.api import accounts, enrich, exports, leads
 from openfeeder.api.admission import Auth, admit
 from openfeeder.api.context import Context, Services
 from openfeeder.api.errors import error_response
@@ -25,6 +25,7 @@ from openfeeder.api.jsonapi import ALL_FIELDS, Fieldsets, JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.api.resources import TYPES
 from openfeeder.domain.errors import BadRequest, OpenfeederError, PayloadTooLarge
+from openfeeder.ingest.http import metrics_route, tracker_routes
 
 MAX_BODY = 64 * 1024
 
@@ -57,6 +58,7 @@ PUBLIC_API = [
     Endpoint("/export-requests/{export_id}", exports.get_export, Auth.TOKEN),
     Endpoint("/export-feed/{export_id}", exports.get_export, Auth.TOKEN),
     Endpoint("/download/{file_name}", exports.download, Auth.PUBLIC),
+    Endpoint("/ip-enrich", enrich.ip_enrich, Auth.TOKEN),
 ]
 
 
@@ -128,8 +130,7 @@ def _asgi(endpoint: Endpoint) -> Callable[[Request], Any]:
 
 
 def routes() -> list[BaseRoute]:
-    return [
-        Route(e.path, _asgi(e), methods=[e.method])
-        for group in (PUBLIC_API, DOCUMENTS)
-        for e in group
-    ]
+    """The public API and documents from the tables above, then the tracker surface (its own
+    handlers: no token, a per-IP flood limit, group-committed appends) and /metrics."""
+    api = [Route(e.path, _asgi(e), methods=[e.method]) for e in PUBLIC_API + DOCUMENTS]
+    return api + tracker_routes() + [metrics_route()]

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import signal
 import threading
 import time
 from datetime import UTC, datetime
-from types import FrameType
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
@@ -180,29 +178,13 @@ def make_queue(
 
 
 def run_worker(settings: Settings) -> None:
-    """Run jobs until SIGINT or SIGTERM (``openfeeder worker``).
+    """Only jobs, until SIGINT or SIGTERM (``openfeeder worker`` runs it with the rest)."""
+    from openfeeder.jobs.worker import run_until_signalled
 
-    The first signal stops the worker once the task in hand is done; a second one stops it
-    at once (the interrupted export's heartbeat goes stale and the reaper re-runs it).
-    """
     db = Database(settings.database_url)
     queue = make_queue(settings, db)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        log.info("signal %d: stopping after the current task", signum)
-        stop.set()
-
-    handled = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.signal(signum, on_signal) for signum in handled}
     try:
-        queue.work(stop)
-    except KeyboardInterrupt:
-        log.warning("worker interrupted")
+        run_until_signalled({"jobs": queue.work})
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         queue.close()
         db.dispose()

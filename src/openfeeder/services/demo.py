@@ -1,42 +1,51 @@
-"""The demo: three sample accounts, a few hundred companies with full firmographics, thousands
-of visits over the last 90 days, annotated and followed leads, custom feeds using every
-criterion type, and one account that has tracker hits but no visits yet.
+"""The demo: three sample accounts, a few hundred companies with full firmographics and IP
+ranges, thousands of visits over the last 90 days, annotated and followed leads, custom feeds
+using every criterion type, and one account that has tracker hits but no visits yet.
+
+The visits are not written directly: the website's traffic is generated as tracker events
+(``services.demo_traffic``), appended through ingest and turned into visits by the pipeline,
+which identifies each company by the IP ranges the company import loaded and locates it with
+the City database the demo writes under ``<data_dir>/demo`` (beside an ASN database that
+tells home broadband, phones and cloud servers apart). So a new user sees the whole path
+work, drops included.
 
 Everything is drawn from ``random.Random(SEED)`` and placed relative to ``today``, so two
-loads on the same day into empty stores hold the same data. Visits go through
-``services.visits.record_visits`` like the pipeline's, so leads and statistics are real.
+loads on the same day into empty stores hold the same data.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from ipaddress import IPv4Network
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from openfeeder.config import Settings
 from openfeeder.domain.feeds import INDUSTRIES
 from openfeeder.domain.ids import base58, lead_id, location_id
-from openfeeder.domain.models import Account, Company, Location, NewVisit, RouteStep, User
+from openfeeder.domain.models import Account, Company, Location, User
+from openfeeder.identify.companies import import_companies
+from openfeeder.identify.mmdb import CityEntry
+from openfeeder.ingest.append import IncomingHit, Ingestor
+from openfeeder.pipeline import make_pipeline
 from openfeeder.services import admin
+from openfeeder.services import demo_traffic as traffic
 from openfeeder.services.feeds import create_feed
-from openfeeder.services.visits import record_visits, route_step
 from openfeeder.store import accounts as accounts_store
-from openfeeder.store.admin import annotate_leads, follow_leads, insert_hits
-from openfeeder.store.companies import upsert_companies
+from openfeeder.store.admin import annotate_leads, follow_leads
 from openfeeder.store.db import Database
 
 SEED = 6002
 DEMO_EMAIL = "demo@example.com"
 DEMO_NAME = "Sample User"
-HOST = "www.example.com"
 COMPANY_COUNT = 330
-DAYS = 90
-BATCH = 2000  # visits per record_visits call: few transactions, bounded statement size
-# Names in visit ids, so a second demo in a store that kept old visits never reuses one.
-_VISIT_IDS = uuid.UUID("6f0e1a5c-3d1b-4a57-9a55-0d3f2c6a7b10")
+APPEND_CHUNK = 5000  # hits per ingest transaction: few commits, bounded statement size
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ class DemoResult:
     created: bool  # False when the demo was already there and only a token was added
 
 
-def load_demo(db: Database, today: date | None = None) -> DemoResult:
+def load_demo(db: Database, settings: Settings, today: date | None = None) -> DemoResult:
     """Load the demo into a migrated store, or, if it is there, issue a fresh token."""
     day = today or datetime.now(UTC).date()
     with db.read() as conn:
@@ -68,15 +77,27 @@ def load_demo(db: Database, today: date | None = None) -> DemoResult:
         db, name="Another account", subscription="premium", timezone="UTC", on_trial=True
     )
     companies = [_company(rng, *named) for named in _company_names(rng)]
-    with db.write() as conn:
-        upsert_companies(conn, [c.company for c in companies])
     leads = _leads(rng, companies, day)
-    visits = [v for n, lead in enumerate(leads) for v in _lead_visits(rng, website, lead, n, day)]
-    for start in range(0, len(visits), BATCH):
-        record_visits(db, visits[start : start + BATCH])
+    files = settings.data_dir / "demo"
+    files.mkdir(parents=True, exist_ok=True)
+    import_companies(db, _company_file(files / "demo-companies.jsonl", companies, leads))
+    asn, city = traffic.write_databases(files, [_city_entry(lead) for lead in leads])
+
+    hits = [
+        hit
+        for lead in leads
+        for visit in traffic.plan_visits(rng, lead.visitors, lead.zone, day)
+        for hit in traffic.visit_hits(rng, website, visit)
+    ]
+    hits += traffic.noise(rng, website, day)
+    ingestor = Ingestor(settings, db)
+    _append(ingestor, hits)
+    _process(db, settings, asn, city)
     with db.write() as conn:
         annotate_leads(conn, website.id, _notes(rng, leads))
-        insert_hits(conn, _hits(rng, another, day))
+    # Appended once the pipeline is done, so they wait: the account shows "reporting".
+    _append(ingestor, traffic.waiting_hits(rng, another, day))
+
     # The user's existence marks a loaded demo, so it is created only once the bulk is in: a
     # load interrupted before here is simply redone (into new accounts) by the next run.
     user = admin.create_user(db, DEMO_EMAIL, DEMO_NAME)
@@ -89,6 +110,33 @@ def load_demo(db: Database, today: date | None = None) -> DemoResult:
         create_feed(db, account, name, criteria)
     _, token = admin.create_token(db, DEMO_EMAIL)
     return DemoResult(user, token, [sample, website, another], created=True)
+
+
+def _append(ingestor: Ingestor, hits: list[IncomingHit]) -> None:
+    """Through ingest, in the order the tracker would have delivered them."""
+    ordered = sorted(hits, key=lambda hit: hit.received_at)
+    for start in range(0, len(ordered), APPEND_CHUNK):
+        ingestor.append_many(ordered[start : start + APPEND_CHUNK])
+
+
+def _process(db: Database, settings: Settings, asn: Path, city: Path) -> None:
+    """Run the pipeline until no hit is left, identifying with the demo's own data only
+    (no reverse DNS or enrichment: the demo's addresses are not on the internet)."""
+    demo_settings = settings.model_copy(
+        update={
+            "asn_mmdb": asn,
+            "city_mmdb": city,
+            "reverse_dns": False,
+            "enrichment_url": None,
+            "pipeline_batch_size": APPEND_CHUNK,
+        }
+    )
+    pipeline = make_pipeline(demo_settings, db)
+    try:
+        while pipeline.run_once():
+            pass
+    finally:
+        pipeline.close()
 
 
 # --- Companies ----------------------------------------------------------------------------
@@ -218,15 +266,8 @@ class _DemoLead:
     company: _DemoCompany
     location: Location
     zone: ZoneInfo
-    visitors: list[_Visitor]
-
-
-@dataclass(frozen=True)
-class _Visitor:
-    lf_client_id: str
-    ga_client_ids: list[str]
-    adobe_cookies: list[dict[str, str]] | None
-    device_type: str
+    network: IPv4Network  # the office's addresses, in the company's ranges
+    visitors: list[traffic.Visitor]
 
 
 def _digits(rng: random.Random, template: str) -> str:
@@ -292,28 +333,14 @@ def _location(country: _Country, place: int) -> tuple[Location, ZoneInfo]:
     return location, ZoneInfo(zone)
 
 
-def _visitor(rng: random.Random, first_seen: datetime) -> _Visitor:
-    millis = int(first_seen.timestamp() * 1000)
-    ga = [f"{rng.randint(10**8, 2 * 10**9)}.{millis // 1000}"] if rng.random() < 0.8 else []
-    adobe = None
-    if rng.random() < 0.05:
-        adobe = [
-            {
-                "MCMID": _digits(rng, "#" * 38),
-                "MCAAMB": base58(rng.randbytes(12)),
-                "MCAAMLH": str(rng.choice((6, 7, 9, 11))),
-            }
-        ]
-    device = rng.choices(("desktop", "smartphone", "tablet"), (68, 24, 8))[0]
-    return _Visitor(f"LF1.1.{rng.randbytes(8).hex()}.{millis}", ga, adobe, device)
-
-
 def _leads(rng: random.Random, companies: Sequence[_DemoCompany], today: date) -> list[_DemoLead]:
     """One lead per company at its head office; some large companies also visit from a
-    second office, which the API shows as a second lead of the same company."""
+    second office, which the API shows as a second lead of the same company. Each office
+    has its own network, so the City database places its visitors there."""
     out = []
+    networks = traffic.office_networks()
     # Visitors were first seen (got their cookie) up to a month before the demo's first visit.
-    epoch = datetime.combine(today, time(), tzinfo=UTC) - timedelta(days=DAYS + 30)
+    epoch = datetime.combine(today, time(), tzinfo=UTC) - timedelta(days=traffic.DAYS + 30)
     for demo in companies:
         places = [demo.home]
         employees = demo.company.employee_count or 0
@@ -321,178 +348,47 @@ def _leads(rng: random.Random, companies: Sequence[_DemoCompany], today: date) -
             places.append((demo.home + 1) % len(demo.country.places))
         for place in places:
             location, zone = _location(demo.country, place)
+            network = next(networks)
             count = rng.choices((1, 2, 3), (60, 30, 10))[0]
             visitors = [
-                _visitor(rng, epoch + timedelta(minutes=rng.randrange(30 * 24 * 60)))
+                traffic.new_visitor(
+                    rng, epoch + timedelta(minutes=rng.randrange(30 * 24 * 60)), network
+                )
                 for _ in range(count)
             ]
-            out.append(
-                _DemoLead(lead_id(demo.company.id, location.id), demo, location, zone, visitors)
-            )
+            lead = lead_id(demo.company.id, location.id)
+            out.append(_DemoLead(lead, demo, location, zone, network, visitors))
     return out
 
 
-# --- Visits -------------------------------------------------------------------------------
-
-PAGES: dict[str, tuple[str, int]] = {  # path → (title, typical seconds on the page)
-    "/": ("Website Visitor Tracking Software – Example Analytics", 35),
-    "/pricing/": ("Pricing for all stages of growth – Example Analytics", 70),
-    "/product/": ("Lead Generation for Marketing Teams – Example Analytics", 55),
-    "/product/integrations/": ("Integrations: CRM, Slack and more – Example Analytics", 45),
-    "/product/visitor-identification/": ("Identify the companies visiting your website", 60),
-    "/customers/": ("Customer stories – Example Analytics", 40),
-    "/customers/polar-logistics/": ("How Polar Logistics doubled its pipeline", 120),
-    "/blog/": ("Blog – Example Analytics", 25),
-    "/blog/b2b-lead-generation-guide/": ("The complete guide to B2B lead generation", 190),
-    "/blog/website-visitor-identification/": ("How website visitor identification works", 160),
-    "/blog/account-based-marketing-101/": ("Account-based marketing 101", 140),
-    "/blog/gdpr-and-b2b-tracking/": ("GDPR and B2B website tracking", 150),
-    "/blog/sales-prospecting-tips/": ("12 sales prospecting tips that work", 130),
-    "/webinars/": ("Webinars – Example Analytics", 50),
-    "/docs/api/": ("API documentation – Example Analytics", 110),
-    "/security/": ("Security and privacy – Example Analytics", 45),
-    "/about/": ("About us – Example Analytics", 30),
-    "/careers/": ("Careers – Example Analytics", 40),
-    "/contact/": ("Contact us – Example Analytics", 35),
-    "/demo/": ("Book a demo – Example Analytics", 60),
-    "/signup/": ("Start your free trial – Example Analytics", 50),
-}
-BLOG_POSTS = [path for path in PAGES if path.startswith("/blog/") and path != "/blog/"]
-NEXT_PAGES = {  # where a visitor goes next, by weight
-    "/pricing/": 22, "/product/": 14, "/customers/": 8, "/blog/": 8, "/demo/": 6,
-    "/product/integrations/": 6, "/product/visitor-identification/": 6, "/security/": 4,
-    "/signup/": 4, "/about/": 3, "/contact/": 3, "/docs/api/": 3, "/webinars/": 2,
-    "/careers/": 1, "/": 5, "/customers/polar-logistics/": 3,
-}  # fmt: skip
-HOURS = (1, 1, 1, 1, 1, 2, 4, 8, 14, 18, 18, 16, 12, 15, 17, 16, 14, 10, 6, 4, 3, 2, 2, 1)
-# Traffic kinds by weight, with the landing pages each tends to bring visitors to.
-TRAFFIC = {"organic": 30, "direct": 22, "cpc": 15, "referral": 13, "social": 10, "email": 10}
-LANDINGS = {
-    "organic": [*BLOG_POSTS, "/", "/product/visitor-identification/", "/pricing/"],
-    "direct": ["/", "/", "/pricing/", "/docs/api/", "/signup/", "/product/"],
-    "cpc": ["/", "/pricing/", "/demo/"],
-    "referral": ["/", "/pricing/", "/customers/", "/product/integrations/"],
-    "social": [*BLOG_POSTS, "/customers/polar-logistics/", "/webinars/"],
-    "email": [*BLOG_POSTS, "/webinars/", "/product/integrations/"],
-}
-KEYWORDS = (
-    "website visitor tracking", "identify website visitors", "b2b lead generation",
-    "who is visiting my website", "leadfeeder alternative", "account based marketing tools",
-    "reverse ip lookup companies", "sales prospecting software",
-)  # fmt: skip
-QUERY_TERMS = (
-    "how to see which companies visit my website", "best b2b website visitor tracking",
-    "leadfeeder alternative self hosted", "how to get fresh leads to my website",
-)  # fmt: skip
-CAMPAIGNS = ("Brand EU", "Brand US", "Competitors", "Visitor ID")
-EMAIL_CAMPAIGNS = ("Monthly newsletter", "Webinar invitation", "Product update")
-REFERRERS = (
-    ("g2.com", "https://www.g2.com/products/example-analytics/reviews"),
-    ("capterra.com", "https://www.capterra.com/p/123456/Example-Analytics/"),
-    ("news.ycombinator.com", "https://news.ycombinator.com/item?id=41234567"),
-    ("medium.com", "https://medium.com/@growth/visitor-identification-tools-compared"),
-    ("producthunt.com", "https://www.producthunt.com/products/example-analytics"),
-)
+def _company_file(
+    path: Path, companies: Sequence[_DemoCompany], leads: Sequence[_DemoLead]
+) -> Path:
+    """The companies as a company-import file (JSON lines), with their offices' ranges."""
+    ranges: dict[str, list[str]] = {}
+    for lead in leads:
+        ranges.setdefault(lead.company.company.id, []).append(str(lead.network))
+    lines = [
+        json.dumps(asdict(demo.company) | {"ranges": ranges[demo.company.id]}, ensure_ascii=False)
+        for demo in companies
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
-def _slug(text: str) -> str:
-    return text.lower().replace(" ", "-")
+def _city_entry(lead: _DemoLead) -> CityEntry:
+    place = lead.location
+    return CityEntry(
+        str(lead.network),
+        place.country_code or "",
+        place.country or "",
+        place.region,
+        place.state_code,
+        place.city,
+    )
 
 
-def _lead_visits(
-    rng: random.Random, account: Account, lead: _DemoLead, number: int, today: date
-) -> list[NewVisit]:
-    """A lead's visits: a heavy-tailed count, spread from its first day until yesterday."""
-    low, high = rng.choices(((1, 3), (4, 8), (9, 20), (21, 40), (41, 80)), (35, 30, 20, 12, 3))[0]
-    count = rng.randint(low, high)
-    first_offset = rng.randint(1, DAYS - 1)
-    midnight = datetime.combine(today, time(), tzinfo=UTC)
-    visits = []
-    for index in range(count):
-        offset = first_offset if index == 0 else rng.randint(1, first_offset)
-        local_day = today - timedelta(days=offset)
-        local = datetime.combine(
-            local_day,
-            time(rng.choices(range(24), HOURS)[0], rng.randrange(60), rng.randrange(60)),
-            tzinfo=lead.zone,
-        )
-        started = local.astimezone(UTC)
-        if started >= midnight:  # west of UTC, a late local "yesterday" can be today in UTC
-            started -= timedelta(days=1)
-        visitor = rng.choice(lead.visitors)
-        visits.append(
-            NewVisit(
-                id=str(uuid.uuid5(_VISIT_IDS, f"{account.id}/{number}/{index}")),
-                account_id=account.id,
-                company_id=lead.company.company.id,
-                location=lead.location,
-                started_at=started,
-                lf_client_id=visitor.lf_client_id,
-                ga_client_ids=visitor.ga_client_ids,
-                adobe_cookies=visitor.adobe_cookies,
-                device_type=visitor.device_type,
-                match_source="demo",
-                match_reason="Generated by `openfeeder demo`.",
-                **_traffic(rng),
-            )
-        )
-    return visits
-
-
-def _traffic(rng: random.Random) -> dict[str, Any]:
-    """Source, medium, campaign, keyword and referrer of one visit, plus its route."""
-    kind = rng.choices(list(TRAFFIC), list(TRAFFIC.values()))[0]
-    landing = rng.choice(LANDINGS[kind])
-    out: dict[str, Any] = {}
-    query = ""
-    match kind:
-        case "organic":
-            out = {"source": "Google", "medium": "organic", "keyword": rng.choice(KEYWORDS)}
-            out["referring_url"] = "https://www.google.com/"
-        case "cpc":
-            campaign = rng.choice(CAMPAIGNS)
-            out = {"source": "Google", "medium": "cpc", "campaign": campaign}
-            out |= {"keyword": rng.choice(KEYWORDS), "query_term": rng.choice(QUERY_TERMS)}
-            query = f"?utm_source=google&utm_medium=cpc&utm_campaign={_slug(campaign)}"
-        case "social":
-            out = {"source": "LinkedIn", "medium": "social"}
-            out["referring_url"] = "https://www.linkedin.com/"
-        case "email":
-            campaign = rng.choice(EMAIL_CAMPAIGNS)
-            out = {"source": "Newsletter", "medium": "email", "campaign": campaign}
-            query = f"?utm_source=newsletter&utm_medium=email&utm_campaign={_slug(campaign)}"
-        case "referral":
-            source, url = rng.choice(REFERRERS)
-            out = {"source": source, "medium": "referral", "referring_url": url}
-        case _:
-            out = {"source": "(direct)", "medium": "(none)"}
-    out["route"] = _route(rng, landing, query)
-    return out
-
-
-def _route(rng: random.Random, landing: str, query: str) -> list[RouteStep]:
-    depth = 1 if rng.random() < 0.35 else rng.choices(range(2, 10), (25, 20, 15, 10, 8, 6, 4, 2))[0]
-    paths = [landing]
-    while len(paths) < depth:
-        here = paths[-1]
-        if here.startswith("/blog/") and rng.random() < 0.5:
-            choices = [post for post in BLOG_POSTS if post != here]
-            paths.append(rng.choice(choices))
-            continue
-        options = [(path, weight) for path, weight in NEXT_PAGES.items() if path != here]
-        paths.append(rng.choices([p for p, _ in options], [w for _, w in options])[0])
-    steps = []
-    for position, path in enumerate(paths):
-        title, typical = PAGES[path]
-        last = position == len(paths) - 1
-        # Like the seed (and analytics tools), the exit page's time is unknown: 0 seconds.
-        seconds = 0 if last else max(3, int(rng.gauss(typical, typical / 2)))
-        url = f"https://{HOST}{path}{query if position == 0 else ''}"
-        steps.append(route_step(url, title, seconds))
-    return steps
-
-
-# --- Annotations, hits and feeds ----------------------------------------------------------
+# --- Annotations and feeds ----------------------------------------------------------------
 
 ASSIGNEES = ("anna.lindqvist@example.com", "ben.carter@example.com", DEMO_EMAIL)
 TAGS = ("hot", "enterprise", "partner", "competitor", "existing customer", "nurture")
@@ -516,55 +412,6 @@ def _notes(rng: random.Random, leads: Sequence[_DemoLead]) -> list[dict[str, Any
         if note["assignee"] or note["tags"] or crm or note["emailed_to"]:
             notes.append(note)
     return notes
-
-
-def _hits(rng: random.Random, account: Account, today: date) -> list[dict[str, Any]]:
-    """Pageviews the tracker delivered yesterday and the pipeline has not processed yet."""
-    start = datetime.combine(today - timedelta(days=1), time(9), tzinfo=UTC)
-    rows = []
-    for visitor in range(3):
-        client = f"LF1.1.{rng.randbytes(8).hex()}.{int(start.timestamp() * 1000)}"
-        ip = f"198.51.100.{rng.randint(2, 254)}"  # TEST-NET-2: never a real company
-        at = start + timedelta(hours=visitor * 3)
-        for path in rng.sample(list(PAGES), 4):
-            at += timedelta(seconds=rng.randint(20, 180))
-            event_id = rng.randbytes(8).hex()
-            payload = {
-                "event": "tracking-event",
-                "context": {
-                    "library": {"name": "lftracker", "version": "1.0.0"},
-                    "pageUrl": f"https://{HOST}{path}",
-                    "pageTitle": PAGES[path][0],
-                    "referrer": "",
-                },
-                "clientEventId": event_id,
-                "clientTimestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                "clientTimezone": "Europe/London",
-                "scriptId": account.script_hash,
-                "cookiesEnabled": True,
-                "anonymizeIp": False,
-                "lfClientId": client,
-                "gaTrackingIds": [],
-                "gaClientIds": [],
-                "foreignCookies": [],
-                "properties": {},
-            }
-            rows.append(
-                {
-                    "account_id": account.id,
-                    "client_event_id": event_id,
-                    "received_at": at,
-                    "ip": ip,
-                    "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-                    "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
-                    "accept_language": "en-GB,en;q=0.9",
-                    "payload": payload,
-                    "visitor_key": client,
-                    "shard": visitor,
-                    "processed_at": None,
-                }
-            )
-    return rows
 
 
 def _criterion(

@@ -318,3 +318,13 @@ ip_cache = sa.Table(
     sa.Column("answer", sa.JSON, nullable=False),
     sa.Column("expires_at", Timestamp(), nullable=False),
 )
+
+# A random salt per UTC day for visitors without cookies (``….NC`` client ids): their visitor
+# key hashes the salt with the account, IP and user agent, so a visitor cannot be followed
+# from one day to the next once the day's salt is deleted (the pipeline's janitor does that).
+pipeline_salts = sa.Table(
+    "pipeline_salts",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("salt", sa.String(64), nullable=False),
+)

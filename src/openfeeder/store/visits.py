@@ -26,9 +26,12 @@ def save_visits(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     """
     if not rows:
         return
+    # Rows are written in key order so that concurrent writers (pipeline workers on
+    # PostgreSQL) take row locks in the same order and cannot deadlock each other.
     locations = {row["location"].id: row["location"] for row in rows}
-    insert_ignore(conn, t.locations, [asdict(loc) for loc in locations.values()], ["id"])
+    insert_ignore(conn, t.locations, [asdict(locations[k]) for k in sorted(locations)], ["id"])
     lead_keys = {(row["account_id"], row["lead_id"]): row for row in rows}
+    lead_keys = {key: lead_keys[key] for key in sorted(lead_keys)}
     insert_ignore(
         conn,
         t.leads,

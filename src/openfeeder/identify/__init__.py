@@ -1,0 +1,8 @@
+"""Identification: which company is behind an IP address, and why. The resolver chain
+(traffic rules → company ranges → ASN → reverse DNS → enrichment), GeoIP location, the
+company import, and the MMDB writer the tests and the demo build databases with."""
+
+from openfeeder.identify.chain import Identifier, make_identifier
+from openfeeder.identify.outcome import DropReason, Identification, MatchSource
+
+__all__ = ["DropReason", "Identification", "Identifier", "MatchSource", "make_identifier"]

@@ -1,0 +1,18 @@
+"""The tracking pipeline: turns raw tracker hits into visits, as a list of named steps
+(``pipeline.steps``) run by a loop that claims one shard's batch at a time
+(``pipeline.runner``), with upkeep of raw hits, sessions and salts (``pipeline.janitor``)."""
+
+from openfeeder.pipeline.model import DropReason, Identification, Identifier
+from openfeeder.pipeline.runner import Pipeline, make_pipeline, run_worker, truncate_ip
+from openfeeder.pipeline.steps import STEPS
+
+__all__ = [
+    "STEPS",
+    "DropReason",
+    "Identification",
+    "Identifier",
+    "Pipeline",
+    "make_pipeline",
+    "run_worker",
+    "truncate_ip",
+]

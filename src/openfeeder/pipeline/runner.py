@@ -1,0 +1,303 @@
+"""The pipeline's loop: claims one shard at a time and takes its next batch of hits through the
+steps in one transaction, whether inside ``serve`` (a daemon thread), in ``openfeeder
+worker`` (the main thread) or in tests and the demo (``run_once``).
+
+Claiming: every visitor's hits live in one shard (ingest hashes the visitor key), and a
+worker locks the shard's ``pipeline_shards`` row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
+SQLite's write transaction is already exclusive) for the transaction that reads the shard's
+oldest unprocessed hits, runs the steps, records visits, saves sessions and marks the hits
+processed. So a visitor's hits are processed in order, each exactly once, and a crash rolls
+back the whole batch for the next worker to redo.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from crawlerdetect import CrawlerDetect
+from prometheus_client import CollectorRegistry
+
+from openfeeder.config import Settings
+from openfeeder.ingest.append import SHARDS
+from openfeeder.pipeline import janitor
+from openfeeder.pipeline.metrics import PipelineCollector, PipelineCounters
+from openfeeder.pipeline.model import Batch, DropReason, Event, Identifier, Tools, TransientError
+from openfeeder.pipeline.steps import STEPS, Outcome, Step, run_steps
+from openfeeder.store import pipeline as store
+from openfeeder.store.db import Database
+
+log = logging.getLogger(__name__)
+
+# An idle loop looks for new hits this often: the tracker's hits show up within a second.
+IDLE_SECONDS = 1.0
+# After a failed batch (the store or an outside service down), wait before trying again.
+ERROR_BACKOFF_SECONDS = 5.0
+# Batches per loop turn, between looks at the stop flag and the upkeep clock.
+BATCHES_PER_TURN = 16
+UPKEEP_SECONDS = 600.0
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Pipeline:
+    """Processes tracker hits into visits; build one with ``make_pipeline``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        tools: Tools,
+        *,
+        steps: Sequence[Step] = STEPS,
+        clock: Clock = _utcnow,
+        shards: int = SHARDS,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.tools = tools
+        self.steps = tuple(steps)
+        self.shards = shards
+        self.batch_size = settings.pipeline_batch_size
+        self.counters = PipelineCounters()
+        # Its own registry (nothing global): the app serves it with generate_latest().
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(PipelineCollector(self.counters))
+        self._clock = clock
+        self._shards_ready = False
+        self._turn = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_upkeep = 0.0
+        self._closed = False
+
+    # ── processing ──
+
+    def run_once(self, max_batches: int | None = None) -> int:
+        """Process waiting hits in this thread until none is left that this worker can claim
+        (or ``max_batches`` batches committed); returns how many hits were processed."""
+        if not self._shards_ready:
+            with self.db.write() as conn:
+                store.ensure_shards(conn, self.shards)
+            self._shards_ready = True
+        processed = batches = 0
+        while max_batches is None or batches < max_batches:
+            with self.db.read() as conn:
+                waiting = store.shards_with_work(conn, self.shards)
+            if not waiting:
+                break
+            # Start each pass at another shard, so workers spread out and none starves.
+            self._turn += 1
+            start = self._turn % len(waiting)
+            progressed = False
+            for shard in waiting[start:] + waiting[:start]:
+                if max_batches is not None and batches >= max_batches:
+                    break
+                done = self._process_shard(shard)
+                if done:
+                    processed += done
+                    batches += 1
+                    progressed = True
+            if not progressed:  # every waiting shard is held by other workers
+                break
+        return processed
+
+    def drop_counts(self) -> dict[str, int]:
+        """Hits dropped by this pipeline since it was made, by reason."""
+        return self.counters.dropped()
+
+    def _process_shard(self, shard: int) -> int:
+        try:
+            return self._batch(shard, self.batch_size)
+        except (sa.exc.DBAPIError, TransientError):
+            raise  # nothing wrong with the hits: the batch is redone later
+        except Exception:
+            log.exception("pipeline batch of shard %d failed; retrying it hit by hit", shard)
+        return self._isolate(shard)
+
+    def _isolate(self, shard: int) -> int:
+        """After a failed batch, go one hit at a time up to the hit that fails on its own,
+        and set that one aside (drop reason ``error``) so the shard is not stuck behind it."""
+        done = 0
+        for _ in range(self.batch_size):
+            try:
+                processed = self._batch(shard, 1)
+            except (sa.exc.DBAPIError, TransientError):
+                raise
+            except Exception:
+                log.exception("pipeline: setting aside the next hit of shard %d", shard)
+                return done + self._set_aside(shard)
+            if not processed:
+                break
+            done += processed
+        return done
+
+    def _batch(self, shard: int, limit: int) -> int:
+        """One batch of one shard in one transaction; how many hits it processed."""
+        with self.db.write() as conn:
+            if not store.claim_shard(conn, shard):
+                return 0
+            hits = store.unprocessed_hits(conn, shard, limit)
+            if not hits:
+                return 0
+            now = self._clock()
+            batch = Batch(conn, now, self.tools)
+            outcomes = run_steps(self.steps, batch, [Event(hit) for hit in hits])
+            store.mark_processed(conn, [self._processed(o) for o in outcomes], now)
+            store.advance_shard(conn, shard, hits[-1].id, now)
+        # Counted once committed, so a rolled-back batch never inflates the numbers.
+        self.counters.batch(len(hits), [o.drop for o in outcomes if o.drop], len(batch.visits))
+        return len(hits)
+
+    def _set_aside(self, shard: int) -> int:
+        with self.db.write() as conn:
+            if not store.claim_shard(conn, shard):
+                return 0
+            hits = store.unprocessed_hits(conn, shard, 1)
+            if not hits:
+                return 0
+            now = self._clock()
+            outcome = store.Processed(
+                hits[0].id, DropReason.ERROR.value, None, self._kept_ip(hits[0].ip)
+            )
+            store.mark_processed(conn, [outcome], now)
+            store.advance_shard(conn, shard, hits[0].id, now)
+        self.counters.batch(1, [DropReason.ERROR], 0)
+        return 1
+
+    def _processed(self, outcome: Outcome) -> store.Processed:
+        hit = outcome.event.hit
+        drop = None if outcome.drop is None else outcome.drop.value
+        return store.Processed(hit.id, drop, outcome.visit_id, self._kept_ip(hit.ip))
+
+    def _kept_ip(self, ip: str) -> str:
+        """The IP stored once the hit is processed: truncated (IPv4 /24, IPv6 /48) when the
+        settings say so; identification and the visitor key have used the full one."""
+        if not self.settings.truncate_ips:
+            return ip
+        return truncate_ip(ip)
+
+    # ── upkeep ──
+
+    def upkeep(self, now: datetime | None = None) -> janitor.Swept:
+        """Delete old raw hits, finished sessions and unneeded salts (see ``janitor``)."""
+        swept = janitor.sweep(
+            self.db, now or self._clock(), self.settings.hit_retention_days, self.shards
+        )
+        if swept.hits or swept.sessions or swept.salts:
+            log.info(
+                "pipeline upkeep: %d hit(s), %d session(s), %d salt(s) deleted",
+                swept.hits,
+                swept.sessions,
+                swept.salts,
+            )
+        return swept
+
+    # ── the loop ──
+
+    def work(self, stop: threading.Event) -> None:
+        """Process hits and run upkeep until ``stop`` is set; errors are logged, never fatal."""
+        log.info("pipeline loop started")
+        while not stop.is_set():
+            try:
+                if time.monotonic() >= self._next_upkeep:
+                    self._next_upkeep = time.monotonic() + UPKEEP_SECONDS
+                    self.upkeep()
+                if not self.run_once(max_batches=BATCHES_PER_TURN):
+                    stop.wait(IDLE_SECONDS)
+            except Exception:
+                log.exception("pipeline loop error; retrying in %.0fs", ERROR_BACKOFF_SECONDS)
+                stop.wait(ERROR_BACKOFF_SECONDS)
+        log.info("pipeline loop stopped")
+
+    def start_in_process(self) -> None:
+        """Run the loop in a daemon thread of this process (``serve``)."""
+        if self._closed:
+            raise RuntimeError("this pipeline was stopped and closed; make a new one")
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self.work, args=(self._stop,), name="openfeeder-pipeline", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop after the batch in hand and close the outside parts.
+
+        A batch still running after ``timeout`` is left to finish in its daemon thread; if
+        the process ends first, its transaction never commits and another worker redoes it.
+        """
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("pipeline thread still busy after %.0fs; leaving it", timeout)
+                return
+        self.close()
+
+    def close(self) -> None:
+        """Close what the pipeline opened (an identifier handed in stays open); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.tools.owns_identifier:
+            self.tools.identifier.close()
+        if self.tools.city is not None:
+            self.tools.city.close()
+
+
+def truncate_ip(ip: str) -> str:
+    """IPv4 to its /24, IPv6 to its /48; text that is no IP is kept as it is."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def make_pipeline(
+    settings: Settings,
+    db: Database,
+    *,
+    identifier: Identifier | None = None,
+    steps: Sequence[Step] = STEPS,
+    clock: Clock = _utcnow,
+) -> Pipeline:
+    """The pipeline for these settings: the identify package's resolver chain and the City
+    database when ``city_mmdb`` is set. An ``identifier`` handed in (one shared with the
+    API, or a stand-in) is used as it is and left open by ``stop``/``close``."""
+    from openfeeder.identify.geo import CityDatabase
+
+    owns = identifier is None
+    if identifier is None:
+        from openfeeder.identify import make_identifier
+
+        identifier = make_identifier(settings)
+    city = CityDatabase(settings.city_mmdb) if settings.city_mmdb else None
+    tools = Tools(identifier, city, CrawlerDetect(), owns_identifier=owns)
+    return Pipeline(settings, db, tools, steps=steps, clock=clock)
+
+
+def run_worker(settings: Settings) -> None:
+    """Only pipeline, until SIGINT or SIGTERM (``openfeeder worker`` runs it with the rest)."""
+    from openfeeder.jobs.worker import run_until_signalled
+
+    db = Database(settings.database_url)
+    pipeline = make_pipeline(settings, db)
+    try:
+        run_until_signalled({"pipeline": pipeline.work})
+    finally:
+        pipeline.close()
+        db.dispose()

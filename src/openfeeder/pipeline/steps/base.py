@@ -1,0 +1,24 @@
+"""The shape of a pipeline step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from openfeeder.pipeline.model import Batch, DropReason, Event
+
+
+class Step:
+    """One named stage. ``run`` returns the event it is given, or why it is dropped;
+    ``prepare`` and ``finish`` do batch-wide work before and after the batch's runs."""
+
+    name: ClassVar[str]
+
+    def prepare(self, batch: Batch, events: Sequence[Event]) -> None:
+        """Batch-wide work before ``run`` sees the events still alive at this step."""
+
+    def run(self, batch: Batch, event: Event) -> Event | DropReason:
+        raise NotImplementedError
+
+    def finish(self, batch: Batch) -> None:
+        """Batch-wide work once every step has run (writes happen here)."""

@@ -1,0 +1,202 @@
+"""Real outside parts for the identification tests, all on 127.0.0.1: a DNS server (dnslib)
+answering PTR queries from a table, a JSON HTTP server standing in for an enrichment
+provider, and the settings that point an identifier at them and at test-written MMDB files."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import dns.exception
+import dns.name
+import dns.reversename
+from dnslib import PTR, QTYPE, RCODE, RR, DNSRecord
+from dnslib.server import DNSHandler, DNSLogger, DNSServer
+
+from openfeeder.config import Settings
+from openfeeder.domain.models import Company
+from openfeeder.identify import Identifier, make_identifier
+from openfeeder.identify.ranges import network_bounds, plain_network
+from openfeeder.store.companies import upsert_companies
+from openfeeder.store.db import Database
+from openfeeder.store.identify import add_ranges, assign_keys
+
+
+def reverse_name(ip: str) -> str:
+    return dns.reversename.from_address(ip).to_text(omit_final_dot=True).lower()
+
+
+def _address(name: str) -> str:
+    try:
+        return str(dns.reversename.to_address(dns.name.from_text(name)))
+    except (ValueError, dns.exception.DNSException):
+        return name
+
+
+@dataclass
+class Zone:
+    """PTR records by IP, IPs that answer slowly or fail, and every question asked, counted."""
+
+    ptr: dict[str, list[str]] = field(default_factory=dict)
+    slow: dict[str, float] = field(default_factory=dict)  # IP → seconds before answering
+    failing: set[str] = field(default_factory=set)  # IPs answered with SERVFAIL
+    asked: Counter[str] = field(default_factory=Counter)  # by IP
+    by_name: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, ip: str, *names: str) -> None:
+        self.ptr[ip] = list(names)
+        self.by_name[reverse_name(ip)] = ip
+
+    def delay(self, ip: str, seconds: float, *names: str) -> None:
+        self.add(ip, *names)
+        self.slow[ip] = seconds
+
+    def fail(self, ip: str) -> None:
+        self.failing.add(ip)
+        self.by_name[reverse_name(ip)] = ip
+
+    def resolve(self, request: DNSRecord, handler: DNSHandler) -> DNSRecord:
+        reply = request.reply()
+        qname = request.q.qname
+        name = str(qname).rstrip(".").lower()
+        ip = self.by_name.get(name)
+        with self.lock:
+            self.asked[ip or _address(name)] += 1
+        if ip in self.slow:
+            time.sleep(self.slow[ip])
+        if ip in self.failing:
+            reply.header.rcode = RCODE.SERVFAIL
+        elif ip in self.ptr and request.q.qtype == QTYPE.PTR:
+            for target in self.ptr[ip]:
+                reply.add_answer(RR(qname, QTYPE.PTR, rdata=PTR(target + "."), ttl=3600))
+        else:
+            reply.header.rcode = RCODE.NXDOMAIN
+        return reply
+
+
+class _Quiet(DNSLogger):
+    def __init__(self) -> None:
+        super().__init__(log="-request,-reply,-truncated,-error", prefix=False)
+
+
+@contextmanager
+def dns_server(zone: Zone) -> Iterator[str]:
+    """A DNS server on a free UDP port of 127.0.0.1; yields ``127.0.0.1:<port>``."""
+    server = DNSServer(zone, address="127.0.0.1", port=0, logger=_Quiet())
+    # A short poll interval: shutting down waits for the next poll (0.5 s by default).
+    thread = threading.Thread(
+        target=server.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server.server_address[1]}"
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+        thread.join(timeout=5)
+
+
+@dataclass
+class Provider:
+    """An enrichment provider's answers: by IP, (status, JSON body, seconds to wait)."""
+
+    answers: dict[str, tuple[int, Any, float]] = field(default_factory=dict)
+    requests: list[dict[str, list[str]]] = field(default_factory=list)
+
+    def answer(self, ip: str, body: Any, status: int = 200, delay: float = 0.0) -> None:
+        self.answers[ip] = (status, body, delay)
+
+
+@contextmanager
+def provider_server(provider: Provider) -> Iterator[str]:
+    """A JSON HTTP server on a free port of 127.0.0.1; yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            query = parse_qs(parts.query)
+            provider.requests.append(query | {"path": [parts.path]})
+            ip = parts.path.rsplit("/", 1)[-1]
+            status, body, delay = provider.answers.get(ip, (404, {"error": "not found"}, 0.0))
+            if delay:
+                time.sleep(delay)
+            data = json.dumps(body).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def identify_settings(settings: Settings, **changes: Any) -> Settings:
+    """The test settings with every resolver off unless the test turns it on."""
+    base: dict[str, Any] = {"reverse_dns": False, "asn_mmdb": None, "city_mmdb": None}
+    return settings.model_copy(update=base | changes)
+
+
+@contextmanager
+def identifier_for(settings: Settings, **changes: Any) -> Iterator[Identifier]:
+    identifier = make_identifier(identify_settings(settings, **changes))
+    try:
+        yield identifier
+    finally:
+        identifier.close()
+
+
+def add_company(
+    db: Database,
+    name: str,
+    *,
+    domain: str | None = None,
+    ranges: tuple[str, ...] = (),
+    keys: tuple[str, ...] = (),
+    company_id: str | None = None,
+    **fields: Any,
+) -> Company:
+    """A company with ranges and company_domains keys, written through the store."""
+    company = Company(
+        id=company_id or f"c-{name.lower().replace(' ', '-')}", name=name, domain=domain, **fields
+    )
+    with db.write() as conn:
+        upsert_companies(conn, [company])
+        networks = [plain_network(ip_network(r)) for r in ranges]
+        add_ranges(conn, [(company.id, str(n), *network_bounds(n)) for n in networks])
+        wanted = ([domain] if domain else []) + list(keys)
+        assign_keys(conn, dict.fromkeys(wanted, company.id))
+    return company
+
+
+def identify(
+    db: Database, identifier: Identifier, ips: list[str], account_id: int | None = None
+) -> Mapping[str, Any]:
+    with db.write() as conn:
+        return identifier.identify_many(conn, account_id, ips)

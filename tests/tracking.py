@@ -1,0 +1,203 @@
+"""Shared pieces of the tracker tests: events as the browser sends them, the application
+with the tracker surface, and real servers — uvicorn in a thread, ``openfeeder serve`` as a
+process, and a small site server for the browser's pages."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+
+from openfeeder.app import build_services, create_app
+from openfeeder.config import Settings
+from openfeeder.ingest import make_ingestor
+from openfeeder.ingest.http import metrics_route, tracker_routes
+
+
+def event(**overrides: Any) -> dict[str, Any]:
+    """A valid pageview as tracker.js sends it; keyword arguments replace fields."""
+    now_ms = int(time.time() * 1000)
+    body: dict[str, Any] = {
+        "event": "tracking-event",
+        "context": {
+            "library": {"name": "openfeeder", "version": "1"},
+            "pageUrl": "https://www.example.com/pricing?utm_source=newsletter",
+            "pageTitle": "Pricing",
+            "referrer": "https://www.google.com/",
+        },
+        "clientEventId": secrets.token_hex(8),
+        "clientTimestamp": "2026-03-02T10:00:00.000Z",
+        "clientTimezone": "Europe/Helsinki",
+        "scriptId": None,
+        "cookiesEnabled": True,
+        "anonymizeIp": False,
+        "lfClientId": f"LF1.1.{secrets.token_hex(8)}.{now_ms}",
+        "gaTrackingIds": [],
+        "gaClientIds": [],
+        "foreignCookies": [],
+        "properties": {},
+    }
+    body.update(overrides)
+    if body["scriptId"] is None:
+        del body["scriptId"]
+    return body
+
+
+def encode(value: Mapping[str, Any] | str) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return base64.b64encode(text.encode()).decode()
+
+
+def tracker_app(settings: Settings) -> Starlette:
+    """The real application with an ingestor and the tracker routes, and no pipeline running
+    in the background (these tests look at hits as ingest stored them).
+
+    Until ``create_app`` wires the tracker itself, they are added here; once it does, this
+    adds nothing and the test runs the application exactly as served.
+    """
+    settings = settings.model_copy(update={"pipeline_in_process": False})
+    services = build_services(settings)
+    if services.ingest is None:
+        services.ingest = make_ingestor(settings, services.db)
+    app = create_app(settings, services)
+    paths = {getattr(route, "path", None) for route in app.router.routes}
+    if "/tr" not in paths:
+        app.router.routes.extend([*tracker_routes(), metrics_route()])
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(
+    url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up in {timeout} s")
+
+
+@contextmanager
+def serve_in_thread(app: Starlette) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free port of 127.0.0.1; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url + "/openapi.json")
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+class ServeProcess:
+    """``openfeeder serve`` as a child process, to be stopped however a test likes."""
+
+    def __init__(self, env: Mapping[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        # Only the settings given here: none leak in from the environment the tests run in.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("OPENFEEDER_")}
+        self.env = inherited | dict(env) | {"OPENFEEDER_PORT": str(self.port)}
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServeProcess:
+        command = Path(sys.executable).with_name("openfeeder")
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(command), "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_until_up(self.url + "/openapi.json", process=self.process)
+        except (RuntimeError, TimeoutError) as error:
+            self.stop()
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"openfeeder serve did not start: {error}\n{tail}") from None
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs, nothing is flushed."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class SitePages(ThreadingHTTPServer):
+    """A website on its own origin: serves ``pages`` (path → HTML) on 127.0.0.1."""
+
+    daemon_threads = True
+
+    def __init__(self, pages: Mapping[str, str]) -> None:
+        self.pages = dict(pages)
+        super().__init__(("127.0.0.1", 0), _PageHandler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def __enter__(self) -> SitePages:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _PageHandler(BaseHTTPRequestHandler):
+    server: SitePages
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        # Any unknown path gets the SPA shell, as a single-page app's server would answer.
+        page = self.server.pages.get(path, self.server.pages.get("*"))
+        if page is None:
+            self.send_error(404)
+            return
+        body = page.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
