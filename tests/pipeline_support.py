@@ -57,6 +57,7 @@ class TableIdentifier:
     networks: dict[str, Answer]
     calls: list[tuple[int, list[str]]] = field(default_factory=list)
     closed: bool = False
+    slow: bool = False  # nothing here asks over the network, so batches are not pre-warmed
 
     def identify_many(
         self, conn: sa.Connection, account_id: int, ips: list[str]

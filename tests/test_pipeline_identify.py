@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from openfeeder.config import Settings
@@ -24,6 +27,7 @@ from openfeeder.pipeline import make_pipeline
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
 from tests.factories import Builder
+from tests.identify_support import Zone, add_company, dns_server, identify_settings
 from tests.pipeline_support import T0, Browser
 
 ACME_OFFICE = "192.0.2.10"
@@ -181,3 +185,45 @@ def test_two_worker_processes_share_the_work_and_stop_on_sigterm(
         total = conn.execute(sa.select(t.leads.c.visits_total)).scalar_one()
     assert depths == [3] * 40
     assert total == 40
+
+
+def test_slow_reverse_dns_does_not_hold_the_sqlite_write_lock(
+    settings: Settings, db: Database, builder: Builder
+) -> None:
+    """While a name server takes its time, ingest (any other writer) can still commit: the
+    pipeline resolves a batch's addresses before its batch transaction takes the lock."""
+    if not settings.is_sqlite:
+        pytest.skip("PostgreSQL locks rows, not the database: a batch never blocks ingest there")
+    office = "93.184.216.34"  # a global address: private ones are never sent to DNS
+    add_company(db, "Initech", domain="initech.fi")
+    zone = Zone()
+    zone.delay(office, 1.5, "gw1.office.initech.fi")
+    account = builder.account()
+    ingestor = Ingestor(settings, db)
+    ingestor.append_many([Browser(ingestor, account, 1, ip=office).hit("/", T0)])
+    with dns_server(zone) as server:
+        pipeline = make_pipeline(
+            identify_settings(settings, reverse_dns=True, dns_servers=[server], dns_timeout=5.0),
+            db,
+        )
+        worker = threading.Thread(target=pipeline.run_once)
+        worker.start()
+        deadline = time.monotonic() + 10
+        while not zone.asked[office]:
+            assert time.monotonic() < deadline, "the pipeline never asked the name server"
+            time.sleep(0.01)
+        # The name server is answering now; another writer gets the lock at once.
+        path = sa.make_url(settings.database_url).database
+        other = sqlite3.connect(str(path), timeout=0.3, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        worker.join(timeout=30)
+        pipeline.close()
+    with db.read() as conn:
+        drops = conn.execute(sa.select(t.hits.c.drop_reason)).scalars().all()
+        sources = conn.execute(sa.select(t.visits.c.match_source)).scalars().all()
+    assert (drops, sources) == ([None], ["reverse_dns"])
+    assert zone.asked[office] == 1  # resolved once: the batch found the answer cached

@@ -74,6 +74,11 @@ class Identifier:
         self._concurrency = concurrency
         self._loop = EventLoopThread()
 
+    @property
+    def slow(self) -> bool:
+        """Whether a resolver asks over the network (reverse DNS, the enrichment provider)."""
+        return self._rdns is not None or self._enrichment is not None
+
     def identify_many(
         self, conn: sa.Connection, account_id: int | None, ips: Sequence[str]
     ) -> dict[str, Identification]:

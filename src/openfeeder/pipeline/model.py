@@ -79,6 +79,10 @@ class Identifier(Protocol):
         self, conn: Connection, account_id: int, ips: list[str]
     ) -> Mapping[str, Identification]: ...
 
+    @property
+    def slow(self) -> bool:
+        """Whether some resolver asks over the network (reverse DNS, enrichment)."""
+
     def close(self) -> None: ...
 
 

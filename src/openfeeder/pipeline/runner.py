@@ -141,8 +141,30 @@ class Pipeline:
             done += processed
         return done
 
+    def _warm(self, shard: int, limit: int) -> None:
+        """Identify the next batch's addresses before the batch takes its write lock.
+
+        Reverse DNS and the enrichment provider can take seconds; their answers land in the
+        resolver cache here, in a transaction that holds SQLite's write lock only for the
+        final cache write, so the batch itself then finds them cached and ingest's commits
+        never wait on a name server. Best effort: whatever fails here is simply resolved
+        again inside the batch."""
+        with self.db.read() as conn:
+            hits = store.unprocessed_hits(conn, shard, limit)
+        by_account: dict[int, set[str]] = {}
+        for hit in hits:
+            by_account.setdefault(hit.account_id, set()).add(hit.ip)
+        for account_id, ips in sorted(by_account.items()):
+            try:
+                with self.db.deferred() as conn:
+                    self.tools.identifier.identify_many(conn, account_id, sorted(ips))
+            except sa.exc.DBAPIError as error:
+                log.debug("pipeline: cache warm-up failed, the batch resolves again: %s", error)
+
     def _batch(self, shard: int, limit: int) -> int:
         """One batch of one shard in one transaction; how many hits it processed."""
+        if self.tools.identifier.slow:
+            self._warm(shard, limit)
         with self.db.write() as conn:
             if not store.claim_shard(conn, shard):
                 return 0

@@ -23,6 +23,17 @@ class Database:
                 yield conn
 
     @contextmanager
+    def deferred(self) -> Iterator[sa.Connection]:
+        """A transaction that mostly reads and may end with a small write: on SQLite it takes
+        the write lock only at its first write (not at BEGIN), so slow work inside it does not
+        block other writers. The price: if another writer committed meanwhile, that first
+        write fails ("database is locked"), so use it only for work that may be redone."""
+        with self.engine.connect() as raw:
+            conn = raw.execution_options(deferred=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         with self.engine.begin() as conn:
             yield conn

@@ -48,7 +48,8 @@ def _sqlite_begin_immediate(connection: sa.Connection) -> None:
 
 
 def _wants_write(connection: sa.Connection) -> bool:
-    return not connection.get_execution_options().get("readonly", False)
+    options = connection.get_execution_options()
+    return not (options.get("readonly", False) or options.get("deferred", False))
 
 
 def alembic_config(engine: sa.Engine) -> Config:
