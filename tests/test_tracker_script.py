@@ -26,7 +26,7 @@ from openfeeder.services.accounts import script_html
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import hits as hits_store
 from openfeeder.store.db import Database
-from tests.conftest import auth
+from tests.conftest import IN_CI, auth
 from tests.factories import Builder
 from tests.tracking import SitePages, serve_in_thread, tracker_app
 
@@ -155,7 +155,10 @@ DESKTOP_UA = (
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium with a fresh temporary profile; Playwright never downloads one."""
     if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (scripts/ensure-chromium installs it)")
+        message = f"Chromium is not installed at {CHROMIUM} (scripts/ensure-chromium installs it)"
+        if IN_CI:
+            pytest.fail(f"{message}; CI requires it")
+        pytest.skip(message)
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
