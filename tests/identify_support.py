@@ -182,7 +182,7 @@ def add_company(
     company_id: str | None = None,
     **fields: Any,
 ) -> Company:
-    """A company with ranges and company_domains keys, written through the store."""
+    """A company with ranges and company_keys keys, written through the store."""
     company = Company(
         id=company_id or f"c-{name.lower().replace(' ', '-')}", name=name, domain=domain, **fields
     )

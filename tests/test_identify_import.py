@@ -47,7 +47,7 @@ def jsonl(*rows: dict[str, Any]) -> str:
 
 def keys(db: Database) -> dict[str, str]:
     with db.read() as conn:
-        rows = conn.execute(sa.select(t.company_domains.c.domain, t.company_domains.c.company_id))
+        rows = conn.execute(sa.select(t.company_keys.c.key, t.company_keys.c.company_id))
         return dict(rows.all())
 
 

@@ -20,6 +20,7 @@ from openfeeder.pipeline.model import Batch, Event, TransientError
 from openfeeder.pipeline.steps import Step
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
+from openfeeder.store.identify import cache_put
 from tests.factories import Builder
 from tests.pipeline_support import (
     ACME_IP,
@@ -242,6 +243,22 @@ def test_upkeep_deletes_old_hits_finished_sessions_and_unneeded_salts(world: Wor
     with world.db.read() as conn:
         keys = conn.execute(sa.select(t.visitor_sessions.c.visitor_key)).scalars().all()
     assert keys == [recent.client_id]  # still open
+
+
+def test_upkeep_deletes_expired_resolver_answers(world: World) -> None:
+    now = T0 + timedelta(days=2)
+    with world.db.write() as conn:
+        cache_put(
+            conn,
+            "rdns",
+            {
+                "203.0.113.1": ({"names": []}, now - timedelta(seconds=1)),
+                "203.0.113.2": ({"names": []}, now + timedelta(hours=1)),
+            },
+        )
+    assert world.pipeline().upkeep(now).cached_answers == 1
+    with world.db.read() as conn:
+        assert conn.execute(sa.select(t.ip_cache.c.ip)).scalars().all() == ["203.0.113.2"]
 
 
 def test_drop_counts_are_exposed_to_prometheus(world: World) -> None:

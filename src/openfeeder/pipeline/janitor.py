@@ -1,6 +1,6 @@
 """The pipeline's upkeep: deletes processed raw hits past the retention period, visitor
-sessions no hit can continue any more, and daily salts no waiting hit needs (which makes
-cookieless visitor keys of those days unlinkable for good)."""
+sessions no hit can continue any more, daily salts no waiting hit needs (which makes
+cookieless visitor keys of those days unlinkable for good) and expired resolver answers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from openfeeder.pipeline.model import VISIT_IDLE
+from openfeeder.store import identify as identify_store
 from openfeeder.store import pipeline as store
 from openfeeder.store.db import Database
 
@@ -23,6 +24,7 @@ class Swept:
     hits: int
     sessions: int
     salts: int
+    cached_answers: int = 0
 
 
 def sweep(db: Database, now: datetime, retention_days: int, shard_count: int) -> Swept:
@@ -43,4 +45,5 @@ def sweep(db: Database, now: datetime, retention_days: int, shard_count: int) ->
         sessions = store.delete_sessions(conn, horizon - VISIT_IDLE - SESSION_GRACE)
         # Keep the salt of the horizon's day and the day before (a late hit near midnight).
         salts = store.delete_salts(conn, (horizon - timedelta(days=1)).date())
-    return Swept(hits, sessions, salts)
+        cached = identify_store.purge_cache(conn, now)
+    return Swept(hits, sessions, salts, cached)

@@ -1,7 +1,7 @@
 """The SQL of identification: company ranges, the company keys table, account traffic rules,
 the slow resolvers' answer cache (``ip_cache``), and the writes of the company import.
 
-``company_domains`` maps a key to a company. Most keys are domains (``acme.fi``: they always
+``company_keys`` maps a key to a company. Most keys are domains (``acme.fi``: they always
 contain a dot); two reserved forms carry what the ASN resolver matches on, and can never be
 mistaken for a domain because a domain holds no colon:
 
@@ -86,21 +86,21 @@ def traffic_rules(conn: sa.Connection, account_id: int) -> list[tuple[str, str]]
 
 
 def companies_by_key(conn: sa.Connection, keys: Collection[str]) -> dict[str, CompanyRef]:
-    """Companies by key of ``company_domains`` (a domain, ``asn:<n>`` or ``org:<name>``)."""
-    d, c = t.company_domains, t.companies
+    """Companies by key of ``company_keys`` (a domain, ``asn:<n>`` or ``org:<name>``)."""
+    d, c = t.company_keys, t.companies
     out: dict[str, CompanyRef] = {}
     for batch in _chunks(sorted(set(keys))):
         query = (
-            sa.select(d.c.domain, c.c.id, c.c.name)
+            sa.select(d.c.key, c.c.id, c.c.name)
             .join(c, c.c.id == d.c.company_id)
-            .where(d.c.domain.in_(batch))
+            .where(d.c.key.in_(batch))
         )
         out |= {key: CompanyRef(id_, name) for key, id_, name in conn.execute(query)}
     return out
 
 
 def companies_by_domain(conn: sa.Connection, domains: Collection[str]) -> dict[str, CompanyRef]:
-    """Companies by domain: a ``company_domains`` row, else the one company whose own
+    """Companies by domain: a ``company_keys`` row, else the one company whose own
     ``domain`` it is (companies made without the import have only that; two companies with
     the same domain identify neither)."""
     found = companies_by_key(conn, domains)
@@ -197,10 +197,10 @@ def company_names(conn: sa.Connection) -> list[tuple[str, str]]:
 
 
 def keys_of(conn: sa.Connection, company_ids: Collection[str]) -> dict[str, set[str]]:
-    d = t.company_domains
+    d = t.company_keys
     out: dict[str, set[str]] = {id_: set() for id_ in company_ids}
     for batch in _chunks(sorted(set(company_ids))):
-        query = sa.select(d.c.company_id, d.c.domain).where(d.c.company_id.in_(batch))
+        query = sa.select(d.c.company_id, d.c.key).where(d.c.company_id.in_(batch))
         for company_id, key in conn.execute(query):
             out[company_id].add(key)
     return out
@@ -208,14 +208,14 @@ def keys_of(conn: sa.Connection, company_ids: Collection[str]) -> dict[str, set[
 
 def assign_keys(conn: sa.Connection, owners: Mapping[str, str]) -> None:
     """Point each key at its company (moving it from another company if need be)."""
-    rows = [{"domain": key, "company_id": id_} for key, id_ in sorted(owners.items())]
+    rows = [{"key": key, "company_id": id_} for key, id_ in sorted(owners.items())]
     for batch in _chunks(rows):
-        insert_or_update(conn, t.company_domains, batch, ["domain"], ["company_id"])
+        insert_or_update(conn, t.company_keys, batch, ["key"], ["company_id"])
 
 
 def delete_keys(conn: sa.Connection, keys: Collection[str]) -> None:
     for batch in _chunks(sorted(set(keys))):
-        conn.execute(sa.delete(t.company_domains).where(t.company_domains.c.domain.in_(batch)))
+        conn.execute(sa.delete(t.company_keys).where(t.company_keys.c.key.in_(batch)))
 
 
 def ranges_of(conn: sa.Connection, company_ids: Collection[str]) -> dict[str, set[str]]:
@@ -251,6 +251,4 @@ def insert_company_if_missing(conn: sa.Connection, company: Company, domain: str
     database's firmographics; its domain is keyed unless another company has it already."""
     values = {f.name: getattr(company, f.name) for f in fields(Company)} | {"updated_at": now()}
     insert_ignore(conn, t.companies, [values], ["id"])
-    insert_ignore(
-        conn, t.company_domains, [{"domain": domain, "company_id": company.id}], ["domain"]
-    )
+    insert_ignore(conn, t.company_keys, [{"key": domain, "company_id": company.id}], ["key"])

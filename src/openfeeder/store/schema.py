@@ -290,10 +290,12 @@ company_ranges = sa.Table(
     sa.Index(None, "first_ip", "last_ip"),
 )
 
-company_domains = sa.Table(
-    "company_domains",
+# The keys identification finds a company by: its domains ("acme.fi"), and the AS numbers
+# ("asn:64500") and organisation names ("org:acme") the ASN resolver matches on.
+company_keys = sa.Table(
+    "company_keys",
     metadata,
-    sa.Column("domain", sa.String(253), primary_key=True),
+    sa.Column("key", sa.String(253), primary_key=True),
     sa.Column("company_id", sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
 )
 
