@@ -24,8 +24,9 @@ from openfeeder.pipeline import make_pipeline
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import schema
 from openfeeder.store.db import Database
+from tests.servers import ServeProcess
 from tests.test_tracker_script import DESKTOP_UA
-from tests.tracking import ServeProcess, encode, event
+from tests.tracking import encode, event
 
 THREADS = 8
 VISITORS_PER_THREAD = 4  # so visits have several pages and a redone batch would show

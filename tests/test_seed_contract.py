@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 from tests.conftest import drop_postgres_database, fresh_postgres_database
+from tests.servers import ServeProcess
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "leadfeeder-api.txt"
 BIN = Path(sys.executable).parent / "openfeeder"
@@ -76,12 +76,6 @@ def _loads_lenient(text: str) -> Any:
     return json.loads(re.sub(r",\s*([\]}])", r"\1", text))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Demo:
     base: str
@@ -114,45 +108,26 @@ def demo(
         if request.param == "sqlite"
         else fresh_postgres_database(f"openfeeder_demo_{os.getpid()}")
     )
-    port = free_port()
-    env = os.environ | {
+    env = {
         "OPENFEEDER_DATABASE_URL": url,
         "OPENFEEDER_DATA_DIR": str(workdir / "data"),
-        "OPENFEEDER_PORT": str(port),
         # The replay makes more than 100 requests in a minute; the limits have their own tests.
         "OPENFEEDER_RATE_LIMIT_PER_MINUTE": "100000",
     }
-    env.pop("OPENFEEDER_REDIS_URL", None)
     loaded = subprocess.run(
-        [str(BIN), "demo", "--json"], env=env, capture_output=True, text=True, check=False
+        [str(BIN), "demo", "--json"],
+        env={k: v for k, v in os.environ.items() if not k.startswith("OPENFEEDER_")} | env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert loaded.returncode == 0, loaded.stderr
     printed = json.loads(loaded.stdout)
-    log_path = workdir / "serve.log"
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = ServeProcess(env, workdir / "serve.log").start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(base + "/openapi.json", timeout=2)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
-                    pytest.fail(f"openfeeder serve did not start: {log_path.read_text()}")
-                time.sleep(0.2)
-        yield Demo(base, printed["token"], printed["accounts"])
+        yield Demo(server.url, printed["token"], printed["accounts"])
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+        server.stop()
         if request.param == "postgresql":
             drop_postgres_database(url)
 

@@ -19,8 +19,9 @@ import pytest
 from openfeeder.services import admin
 from openfeeder.store.db import Database
 from tests.conftest import auth
+from tests.servers import ServeProcess
 from tests.test_tracker_script import DESKTOP_UA, launch_chromium
-from tests.tracking import ServeProcess, SitePages
+from tests.tracking import SitePages
 
 COMPANY_RANGE = "203.0.113.0/24"
 VISITOR_IP = "203.0.113.77"  # what the proxy in front of openfeeder says the browser is

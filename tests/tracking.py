@@ -1,26 +1,19 @@
 """Shared pieces of the tracker tests: events as the browser sends them, the application
-with the tracker surface, and real servers — uvicorn in a thread, ``openfeeder serve`` as a
-process, and a small site server for the browser's pages."""
+with the tracker surface, uvicorn in a thread, and a small site server for the browser's
+pages (``openfeeder serve`` as a process is in ``tests/servers.py``)."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 from starlette.applications import Starlette
 
@@ -28,6 +21,7 @@ from openfeeder.app import build_services, create_app
 from openfeeder.config import Settings
 from openfeeder.ingest import make_ingestor
 from openfeeder.ingest.http import metrics_route, tracker_routes
+from tests.servers import free_port, wait_until_up
 
 
 def event(**overrides: Any) -> dict[str, Any]:
@@ -82,27 +76,6 @@ def tracker_app(settings: Settings) -> Starlette:
     return app
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(
-    url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} did not come up in {timeout} s")
-
-
 @contextmanager
 def serve_in_thread(app: Starlette) -> Iterator[str]:
     """Run ``app`` under uvicorn on a free port of 127.0.0.1; yields its base URL."""
@@ -119,47 +92,6 @@ def serve_in_thread(app: Starlette) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-class ServeProcess:
-    """``openfeeder serve`` as a child process, to be stopped however a test likes."""
-
-    def __init__(self, env: Mapping[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        # Only the settings given here: none leak in from the environment the tests run in.
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("OPENFEEDER_")}
-        self.env = inherited | dict(env) | {"OPENFEEDER_PORT": str(self.port)}
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> ServeProcess:
-        command = Path(sys.executable).with_name("openfeeder")
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(command), "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        try:
-            wait_until_up(self.url + "/openapi.json", process=self.process)
-        except (RuntimeError, TimeoutError) as error:
-            self.stop()
-            tail = self.log.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"openfeeder serve did not start: {error}\n{tail}") from None
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handler runs, nothing is flushed."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 class SitePages(ThreadingHTTPServer):

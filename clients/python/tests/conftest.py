@@ -12,11 +12,7 @@ so these tests use SQLite only (the server's own suite runs on PostgreSQL as wel
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -27,6 +23,7 @@ import pytest
 from harness import FIRST, App, Dataset, FakeClock, Recording, in_process
 from tests.conftest import builder, db, settings  # noqa: F401 (fixtures, used by name)
 from tests.factories import BOSTON, HELSINKI, Builder
+from tests.servers import ServeProcess
 
 from openfeeder.api.ratelimit import MemoryCounter, RateLimiter
 from openfeeder.app import build_services, create_app
@@ -128,48 +125,21 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def server(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real ``openfeeder serve`` of the dataset, running its export jobs; its base URL."""
-    port = _free_port()
     workdir = tmp_path_factory.mktemp("served")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENFEEDER_")} | {
+    env = {
         "OPENFEEDER_DATABASE_URL": dataset.settings.database_url,
         "OPENFEEDER_DATA_DIR": str(workdir / "data"),
-        "OPENFEEDER_PORT": str(port),
         "OPENFEEDER_RATE_LIMIT_PER_MINUTE": str(UNLIMITED),
         "OPENFEEDER_EXPORT_RATE_LIMIT_PER_MINUTE": str(UNLIMITED),
     }
-    log_path = workdir / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(BIN / "openfeeder"), "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    served = ServeProcess(env, workdir / "serve.log").start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(base + "/openapi.json", timeout=2)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(f"openfeeder serve did not start: {log_path.read_text()}")
-                time.sleep(0.1)
-        yield base
+        yield served.url
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        served.stop()
 
 
 @pytest.fixture(scope="session")
