@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     enrichment_key: str | None = Field(
         default=None, description="API key for the enrichment provider, sent as {key}."
     )
+    enrichment_timeout: float = Field(
+        default=3.0, gt=0, description="Seconds one enrichment provider request may take."
+    )
     truncate_ips: bool = Field(
         default=False,
         description="Truncate stored hit IPs (IPv4 /24, IPv6 /48) once identification is done.",

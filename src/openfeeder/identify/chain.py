@@ -25,8 +25,6 @@ from openfeeder.store import identify as store
 
 log = logging.getLogger(__name__)
 
-# Seconds an enrichment request may take (the provider is remote; DNS has its own setting).
-ENRICHMENT_TIMEOUT = 3.0
 # Slow lookups in flight at once per identifier: enough to hide latency, few enough that a
 # batch does not flood a name server or a provider's rate limit.
 CONCURRENCY = 32
@@ -217,7 +215,7 @@ def make_identifier(settings: Settings) -> Identifier:
         rdns = _reverse_dns(settings) if settings.reverse_dns else None
         enrichment = (
             enrichment_.EnrichmentProvider(
-                settings.enrichment_url, settings.enrichment_key, ENRICHMENT_TIMEOUT
+                settings.enrichment_url, settings.enrichment_key, settings.enrichment_timeout
             )
             if settings.enrichment_url
             else None
