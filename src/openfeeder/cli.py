@@ -6,6 +6,7 @@ administration and the company import. Commands parse options, call one service,
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import Iterator
@@ -134,7 +135,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     settings = settings.model_copy(update=overrides)
     with _database(settings) as db:
         db.migrate()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    app = create_app(settings)
+    # What start-up built (modules, the app, its services) lives as long as the process:
+    # moved out of the collector's reach, full collections no longer walk it, which took
+    # 50-60 ms pauses off the tracker's tail latency (BENCHMARKS.md).
+    gc.freeze()
+    uvicorn.run(app, host=settings.host, port=settings.port)
 
 
 @main.command()

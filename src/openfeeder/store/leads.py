@@ -94,14 +94,20 @@ def list_leads(
 ) -> Page:
     """Leads with a visit in [first, last], last visit day desc, quality desc, id; ≤ 10 000."""
     query, quality, last_day = interval_query(account_id, first, last, criteria)
-    count = sa.select(sa.func.count()).select_from(query.limit(LEAD_CAP).subquery())
-    total = conn.execute(count).scalar_one()
     limit = max(0, min(limit, LEAD_CAP - offset))
-    if limit == 0:
-        return Page([], total)
-    ordered = query.order_by(last_day.desc(), quality.desc(), t.leads.c.id)
-    rows = conn.execute(ordered.offset(offset).limit(limit))
-    return Page([_lead_from_row(row._mapping, interval=True) for row in rows], total)
+    if limit:
+        # The total rides along as a window count, so a page costs one aggregation of the
+        # day statistics instead of two (one for the count, one for the page).
+        ordered = query.add_columns(sa.func.count().over().label("total_count")).order_by(
+            last_day.desc(), quality.desc(), t.leads.c.id
+        )
+        rows = conn.execute(ordered.offset(offset).limit(limit)).all()
+        if rows:
+            total = min(rows[0].total_count, LEAD_CAP)
+            return Page([_lead_from_row(row._mapping, interval=True) for row in rows], total)
+    # Past the last page (or the cap) no row carries the total: count on its own.
+    count = sa.select(sa.func.count()).select_from(query.limit(LEAD_CAP).subquery())
+    return Page([], conn.execute(count).scalar_one())
 
 
 def stream_leads(
