@@ -55,16 +55,10 @@ class Store:
 def raw_visits_page(
     conn: sa.Connection, account_id: int, first: date, last: date, offset: int, limit: int
 ) -> Any:
-    """The baseline: ``list_leads`` for the all_leads feed, aggregating raw ``visits``.
-
-    The same select list, quality formula (``domain/quality.py``), ordering and capped count
-    as ``store.leads.interval_query``; only the ``stats`` subquery differs.
-    """
-    from openfeeder.domain import quality as q
-    from openfeeder.domain.models import Page
+    """The baseline: ``list_leads`` for the all_leads feed with its per-lead stats aggregated
+    from raw ``visits`` instead of ``lead_day_stats``; everything else is the store's query."""
     from openfeeder.store import schema as t
-    from openfeeder.store.leads import LEAD_CAP, _lead_from_row
-    from openfeeder.store.rows import prefixed
+    from openfeeder.store.leads import list_leads
 
     v = t.visits
     stats = (
@@ -80,47 +74,7 @@ def raw_visits_page(
         .group_by(v.c.lead_pk)
         .subquery("stats")
     )
-
-    def capped(value: sa.ColumnElement[int], cap: int, points: int) -> sa.ColumnElement[int]:
-        return points * sa.case((value > cap, cap), else_=value)
-
-    activity = (
-        capped(stats.c.visits, q.VISIT_CAP, q.VISIT_POINTS)
-        + capped(stats.c.pageviews, q.PAGEVIEW_CAP, q.PAGEVIEW_POINTS)
-        + capped(stats.c.seconds // 60, q.MINUTE_CAP, q.MINUTE_POINTS)
-        + sa.case(
-            (stats.c.last_day >= last - timedelta(days=q.RECENT_DAYS), q.RECENT_POINTS),
-            (stats.c.last_day >= last - timedelta(days=q.MONTH_DAYS), q.MONTH_POINTS),
-            else_=0,
-        )
-    )
-    known = [
-        sa.case((t.companies.c[name].is_not(None), q.FIELD_POINTS), else_=0)
-        for name in q.COMPANY_FIELDS
-    ]
-    quality = ((activity + sum(known[1:], known[0]) + 5) // 10).label("quality")
-    query = (
-        sa.select(
-            t.leads,
-            stats.c.visits.label("interval_visits"),
-            stats.c.pageviews,
-            stats.c.bounces,
-            stats.c.last_day.label("interval_last_day"),
-            quality,
-            *prefixed(t.companies, "co_"),
-            *prefixed(t.locations, "loc_"),
-        )
-        .join(stats, stats.c.lead_pk == t.leads.c.pk)
-        .join(t.companies, t.companies.c.id == t.leads.c.company_id)
-        .join(t.locations, t.locations.c.id == t.leads.c.location_id)
-        .where(t.leads.c.account_id == account_id)
-    )
-    count = sa.select(sa.func.count()).select_from(query.limit(LEAD_CAP).subquery())
-    total = conn.execute(count).scalar_one()
-    ordered = query.order_by(stats.c.last_day.desc(), quality.desc(), t.leads.c.id)
-    rows = conn.execute(ordered.offset(offset).limit(limit))
-    # The store's own row → Lead mapping, so that the two pages can be compared for equality.
-    return Page([_lead_from_row(row._mapping, interval=True) for row in rows], total)
+    return list_leads(conn, account_id, first, last, [], offset, limit, stats)
 
 
 def day_stats_page(

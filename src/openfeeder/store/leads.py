@@ -34,11 +34,11 @@ def _capped(value: sa.ColumnElement[int], cap: int, points: int) -> sa.ColumnEle
     return points * sa.case((value > cap, cap), else_=value)
 
 
-def interval_query(
-    account_id: int, first: date, last: date, criteria: list[FeedCriterion]
-) -> tuple[sa.Select[Any], sa.ColumnElement[int], sa.ColumnElement[date]]:
+def day_stats(account_id: int, first: date, last: date) -> sa.Subquery:
+    """Per lead with a visit in [first, last]: visits, pageviews, seconds, bounces and the
+    last visit day, summed from ``lead_day_stats``."""
     s = t.lead_day_stats
-    stats = (
+    return (
         sa.select(
             s.c.lead_pk,
             sa.func.sum(s.c.visits).label("visits"),
@@ -51,6 +51,20 @@ def interval_query(
         .group_by(s.c.lead_pk)
         .subquery("stats")
     )
+
+
+def interval_query(
+    account_id: int,
+    first: date,
+    last: date,
+    criteria: list[FeedCriterion],
+    stats: sa.Subquery | None = None,
+) -> tuple[sa.Select[Any], sa.ColumnElement[int], sa.ColumnElement[date]]:
+    """The leads of [first, last] with their interval stats and quality, filtered by the
+    criteria. ``stats`` defaults to ``day_stats``; any subquery with its columns will do (the
+    lead-list benchmark passes one aggregated from raw visits)."""
+    if stats is None:
+        stats = day_stats(account_id, first, last)
     activity = (
         _capped(stats.c.visits, q.VISIT_CAP, q.VISIT_POINTS)
         + _capped(stats.c.pageviews, q.PAGEVIEW_CAP, q.PAGEVIEW_POINTS)
@@ -91,9 +105,10 @@ def list_leads(
     criteria: list[FeedCriterion],
     offset: int,
     limit: int,
+    stats: sa.Subquery | None = None,
 ) -> Page:
     """Leads with a visit in [first, last], last visit day desc, quality desc, id; ≤ 10 000."""
-    query, quality, last_day = interval_query(account_id, first, last, criteria)
+    query, quality, last_day = interval_query(account_id, first, last, criteria, stats)
     limit = max(0, min(limit, LEAD_CAP - offset))
     if limit:
         # The total rides along as a window count, so a page costs one aggregation of the
