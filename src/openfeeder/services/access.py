@@ -28,9 +28,7 @@ def account_for(db: Database, user: User, account_id: str) -> Account:
     if not account_id.isdigit() or len(account_id) > 18:
         raise denied
     with db.read() as conn:
-        if not store.is_member(conn, user.id, int(account_id)):
-            raise denied
-        account = store.get_account(conn, int(account_id))
+        account = store.account_of_member(conn, user.id, int(account_id))
     if account is None:
         raise denied
     return account

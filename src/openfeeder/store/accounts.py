@@ -137,6 +137,16 @@ def is_member(conn: sa.Connection, user_id: int, account_id: int) -> bool:
     return conn.execute(query).first() is not None
 
 
+def account_of_member(conn: sa.Connection, user_id: int, account_id: int) -> Account | None:
+    """The account if the user is a member of it; None otherwise (missing or not theirs)."""
+    row = conn.execute(
+        sa.select(t.accounts)
+        .join(t.memberships, t.memberships.c.account_id == t.accounts.c.id)
+        .where(t.memberships.c.user_id == user_id, t.accounts.c.id == account_id)
+    ).first()
+    return _account(row) if row else None
+
+
 def add_member(conn: sa.Connection, user_id: int, account_id: int) -> None:
     exists = is_member(conn, user_id, account_id)
     if not exists:
