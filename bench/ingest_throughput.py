@@ -42,6 +42,9 @@ sys.path.insert(0, str(ROOT))
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126"
 WARM_UP = 200  # requests before each HTTP measurement: connections, caches, code paths
 
+# The server is started with it, to read /metrics.
+METRICS_TOKEN = "bench-metrics"  # noqa: S105 - a throwaway token of a benchmark server
+
 
 @dataclass
 class Outcome:
@@ -151,7 +154,8 @@ def commit_totals(url: str) -> tuple[float, float]:
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
-    text = httpx.get(url + "/metrics", timeout=10).text
+    auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    text = httpx.get(url + "/metrics", headers=auth, timeout=10).text
     values = {
         sample.name: sample.value
         for family in text_string_to_metric_families(text)
@@ -184,6 +188,7 @@ def over_http(
         "OPENFEEDER_PIPELINE_IN_PROCESS": "false",  # ingest alone: no reader of the hits
         "OPENFEEDER_RUN_JOBS_IN_PROCESS": "false",
         "OPENFEEDER_TRACKER_FLOOD_PER_MINUTE": str(10**9),
+        "OPENFEEDER_METRICS_TOKEN": METRICS_TOKEN,
     }
     server = ServeProcess(env, data_dir / "serve.log").start()
     results = {}

@@ -94,28 +94,45 @@ def test_migrate_hides_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "openfeeder:***@db.internal" in out
 
 
-def test_serve_migrates_then_runs_uvicorn(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_migrates_then_runs_uvicorn(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import uvicorn
 
     import openfeeder.app
 
-    calls: list[tuple[Any, str, int]] = []
+    calls: list[tuple[Any, str, int, dict[str, Any]]] = []
     apps: list[Settings] = []
+    real_create_app = openfeeder.app.create_app
 
-    def create_app(settings: Settings) -> str:
+    def create_app(settings: Settings) -> Any:
         apps.append(settings)
-        return "the app"
+        return real_create_app(settings)
+
+    def run_server(app: Any, host: str, port: int, **options: Any) -> None:
+        calls.append((app, host, port, options))
+        services = app.state.services  # never started: close what building it opened
+        if services.pipeline is not None:
+            services.pipeline.close()
+        services.queue.close()
+        services.close_identifier()
+        services.db.dispose()
+
+    monkeypatch.setenv("OPENFEEDER_DATA_DIR", str(tmp_path / "data"))
 
     monkeypatch.setattr(openfeeder.app, "create_app", create_app)
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port: calls.append((app, host, port)))
+    monkeypatch.setattr(uvicorn, "run", run_server)
 
     ok(fresh_url, "serve")
-    assert calls == [("the app", "127.0.0.1", 8000)]
+    assert [(host, port) for _app, host, port, _ in calls] == [("127.0.0.1", 8000)]
+    assert calls[0][0].state.services.settings is apps[0]
+    # Only our trusted-proxy walk decides a client's address (test_ingest shows it).
+    assert calls[0][3] == {"proxy_headers": False}
     assert apps[0].database_url == fresh_url
 
     result = run(fresh_url, "serve", "--host", "10.1.2.3", "--port", "9001", OPENFEEDER_PORT="1")
     assert result.exit_code == 0, result.output
-    assert calls[-1] == ("the app", "10.1.2.3", 9001)
+    assert calls[-1][1:3] == ("10.1.2.3", 9001)
     assert (apps[-1].host, apps[-1].port) == ("10.1.2.3", 9001)  # links see the real address
     db = Database(fresh_url)
     try:
@@ -131,11 +148,11 @@ def test_serve_rejects_a_port_out_of_range(fresh_url: str) -> None:
 def test_worker_runs_the_queue_with_the_settings(
     fresh_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import openfeeder.jobs.worker
+    import openfeeder.worker
 
     seen: list[Settings] = []
     logging_set_up: list[dict[str, Any]] = []
-    monkeypatch.setattr(openfeeder.jobs.worker, "run_worker", seen.append)
+    monkeypatch.setattr(openfeeder.worker, "run_worker", seen.append)
     monkeypatch.setattr(logging, "basicConfig", lambda **kw: logging_set_up.append(kw))
     ok(fresh_url, "worker")
     assert [s.database_url for s in seen] == [fresh_url]
@@ -419,3 +436,37 @@ def test_every_command_and_option_is_documented() -> None:
         for param in command.params:
             names = param.opts if isinstance(param, click.Option) else [param.human_readable_name]
             assert any(name in sections[path] for name in names), f"{path}: {names} undocumented"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("OPENFEEDER_DNS_SERVERS", "10.0.0.1:99999", "OPENFEEDER_DNS_SERVERS"),
+        ("OPENFEEDER_DNS_SERVERS", "bad server!", "OPENFEEDER_DNS_SERVERS"),
+        ("OPENFEEDER_ENRICHMENT_URL", "https://enrich.example/lookup", "{ip}"),
+        ("OPENFEEDER_ENRICHMENT_URL", "ftp://enrich.example/{ip}", "http"),
+        ("OPENFEEDER_ENRICHMENT_URL", "https://e.example/{ip}?t={token}", "token"),
+        ("OPENFEEDER_TRUSTED_PROXIES", "10.0.0.0/33", "OPENFEEDER_TRUSTED_PROXIES"),
+        ("OPENFEEDER_ASN_MMDB", "/nonexistent/asn.mmdb", "/nonexistent/asn.mmdb"),
+        ("OPENFEEDER_CITY_MMDB", "/nonexistent/city.mmdb", "/nonexistent/city.mmdb"),
+    ],
+)
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_bad_setting_stops_serve_and_worker_at_start_with_one_line(
+    fresh_url: str, tmp_path: Path, command: str, setting: str, value: str, says: str
+) -> None:
+    line = fails(
+        fresh_url,
+        command,
+        **{setting: value, "OPENFEEDER_DATA_DIR": str(tmp_path / "data"), "OPENFEEDER_PORT": "1"},
+    )
+    assert says in line
+
+
+def test_a_file_that_is_no_mmdb_stops_serve_at_start(fresh_url: str, tmp_path: Path) -> None:
+    broken = tmp_path / "asn.mmdb"
+    broken.write_bytes(b"not a MaxMind database")
+    line = fails(
+        fresh_url, "serve", OPENFEEDER_ASN_MMDB=str(broken), OPENFEEDER_DATA_DIR=str(tmp_path)
+    )
+    assert str(broken) in line

@@ -21,10 +21,10 @@ import pytest
 import sqlalchemy as sa
 
 from openfeeder.config import Settings
+from openfeeder.demo import DEMO_EMAIL, DemoResult, load_demo
 from openfeeder.domain.feeds import INDUSTRIES, Criterion
 from openfeeder.domain.models import Account
 from openfeeder.services import access, accounts, feeds, leads
-from openfeeder.services.demo import DEMO_EMAIL, DemoResult, load_demo
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
 

@@ -15,21 +15,21 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from openfeeder.config import Settings
 from openfeeder.domain.models import Account
 from openfeeder.ingest import IncomingHit, Ingestor, IngestUnavailable, make_ingestor
-from openfeeder.ingest.append import SHARDS, visitor_key
+from openfeeder.ingest.append import visitor_key
 from openfeeder.ingest.client_ip import ClientAddress
-from openfeeder.ingest.http import PIXEL, tracker_routes
+from openfeeder.ingest.http import PIXEL
 from openfeeder.ingest.metrics import OUTCOMES
 from openfeeder.ingest.sites import Sites
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import hits as hits_store
 from openfeeder.store import schema
 from openfeeder.store.db import Database
+from openfeeder.store.hits import SHARDS
 from tests.factories import Builder
 from tests.tracking import encode, event, tracker_app
 
@@ -223,12 +223,15 @@ def test_when_the_store_fails_every_waiting_hit_is_refused_and_the_writer_carrie
 
 # -- /tr over HTTP -----------------------------------------------------------------------
 
+METRICS_TOKEN = "operator-metrics-token"
 VISITOR = ("198.51.100.7", 40000)
 
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    app = tracker_app(settings.model_copy(update={"run_jobs_in_process": False}))
+    app = tracker_app(
+        settings.model_copy(update={"run_jobs_in_process": False, "metrics_token": METRICS_TOKEN})
+    )
     with TestClient(app, client=VISITOR) as test_client:
         yield test_client
 
@@ -392,7 +395,7 @@ def test_metrics_count_every_outcome(client: TestClient, account: Account) -> No
     client.post(f"/tr?sid={account.script_hash}", content=data)
     client.post(f"/tr?sid={account.script_hash}", content=data)
     client.post(f"/tr?sid={account.script_hash}", content="???")
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     assert 'openfeeder_tracker_hits_total{outcome="accepted"} 1.0' in text
     assert 'openfeeder_tracker_hits_total{outcome="duplicate"} 1.0' in text
     assert 'openfeeder_tracker_hits_total{outcome="bad_base64"} 1.0' in text
@@ -408,18 +411,18 @@ def test_a_stopped_ingestor_answers_503(client: TestClient, account: Account) ->
     assert response.headers["retry-after"] == "5"
 
 
-def test_cors_preflight_allows_any_origin_to_post(settings: Settings) -> None:
+def test_cors_preflight_allows_any_origin_to_post(client: TestClient) -> None:
     # Browsers preflight a POST only when it is not a simple request (sendBeacon's text/plain
-    # is simple); a client sending JSON still gets in.
-    app = Starlette(routes=tracker_routes())
-    with TestClient(app) as bare:
-        response = bare.options(
-            "/tr",
-            headers={"Origin": "https://site.example", "Access-Control-Request-Method": "POST"},
-        )
+    # is simple); a client sending JSON still gets in. The tracker's own answer, cached for a
+    # day, not the API's CORS middleware (which would answer 200 without a max age).
+    response = client.options(
+        "/tr",
+        headers={"Origin": "https://site.example", "Access-Control-Request-Method": "POST"},
+    )
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == "*"
     assert "POST" in response.headers["access-control-allow-methods"]
+    assert response.headers["access-control-max-age"] == "86400"
 
 
 # -- the client address ------------------------------------------------------------------

@@ -200,11 +200,17 @@ def test_every_acknowledged_hit_survives_sigkill_and_is_processed_once(
         # The load comes from one proxy, far faster than any visitor.
         "OPENFEEDER_TRACKER_FLOOD_PER_MINUTE": "10000000",
         "OPENFEEDER_PIPELINE_BATCH_SIZE": "50",  # many small batches: the kill lands in one
+        "OPENFEEDER_METRICS_TOKEN": "crash-test-metrics",
     }
     log = tmp_path / "serve.log"
     server = ServeProcess(settings, log).start()
     try:
-        runs_pipeline = "openfeeder_pipeline_" in httpx.get(f"{server.url}/metrics").text
+        runs_pipeline = (
+            "openfeeder_pipeline_"
+            in httpx.get(
+                f"{server.url}/metrics", headers={"Authorization": "Bearer crash-test-metrics"}
+            ).text
+        )
         load = Load(server.url, account.script_hash).start()
         load.wait_for(KILL_AFTER_ACKS)
         if runs_pipeline:  # kill it while it is turning hits into visits

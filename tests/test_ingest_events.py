@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from openfeeder.ingest import events
-from openfeeder.ingest.events import BadEvent
+from openfeeder.domain import events
+from openfeeder.domain.events import BadEvent
 from tests.tracking import encode, event
 
 

@@ -168,7 +168,7 @@ def worker_process(settings: Settings) -> subprocess.Popen[bytes]:
         env["OPENFEEDER_REDIS_URL"] = settings.redis_url
     code = (
         "from openfeeder.config import Settings\n"
-        "from openfeeder.jobs import run_worker\n"
+        "from openfeeder.worker import run_worker\n"
         "run_worker(Settings())\n"
     )
     return subprocess.Popen(

@@ -23,18 +23,18 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.testclient import TestClient
 
-from openfeeder.api import routes
 from openfeeder.api.openapi import JSONAPI, openapi_document
-from openfeeder.api.ratelimit import MemoryCounter, RateLimiter
 from openfeeder.api.resources import TYPES
-from openfeeder.app import build_services, create_app
+from openfeeder.app import build_services, create_app, routes
 from openfeeder.config import Settings
+from openfeeder.demo import load_demo
 from openfeeder.domain import ids
 from openfeeder.domain.models import Account
 from openfeeder.domain.representation import LEAD_FIELDS
 from openfeeder.identify.ranges import network_bounds
+from openfeeder.ratelimit import MemoryCounter, RateLimiter
+from openfeeder.routing import Surface
 from openfeeder.services import exports, feeds
-from openfeeder.services.demo import load_demo
 from openfeeder.store import accounts, admin
 from openfeeder.store.db import Database
 from openfeeder.store.identify import add_ranges
@@ -206,7 +206,8 @@ def test_every_url_the_seed_shows_matches_a_documented_path(document: dict[str, 
 
 
 def test_app_routes_and_documented_operations_are_the_same(document: dict[str, Any]) -> None:
-    served = {(e.method, shape(e.path)) for e in (*routes.PUBLIC_API, *routes.DOCUMENTS)}
+    documented_surfaces = (*routes.on(Surface.API), *routes.on(Surface.DOCUMENTS))
+    served = {(e.method, shape(e.path)) for e in documented_surfaces}
     documented = {(method, shape(path)) for path, method, _ in operations(document)}
     assert served - documented == set(), "served but not documented"
     assert documented - served == set(), "documented but not served"

@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from prometheus_client import generate_latest
 
 from openfeeder.config import Settings
-from openfeeder.ingest.append import IncomingHit, shard_of
+from openfeeder.ingest.append import IncomingHit
 from openfeeder.pipeline import STEPS, DropReason, Pipeline, make_pipeline
 from openfeeder.pipeline.model import Batch, Event, TransientError
 from openfeeder.pipeline.steps import Step
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
+from openfeeder.store.hits import shard_of
 from openfeeder.store.identify import cache_put
 from tests.factories import Builder
 from tests.pipeline_support import (

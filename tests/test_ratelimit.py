@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from openfeeder.api.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from openfeeder.app import build_services, create_app
 from openfeeder.config import Settings
+from openfeeder.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from tests.conftest import auth
 from tests.factories import Builder
 

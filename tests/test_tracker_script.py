@@ -19,9 +19,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from openfeeder.config import Settings
+from openfeeder.domain.events import validate
 from openfeeder.domain.models import Account
 from openfeeder.ingest import script
-from openfeeder.ingest.events import validate
 from openfeeder.services.accounts import script_html
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import hits as hits_store

@@ -20,7 +20,6 @@ from starlette.applications import Starlette
 from openfeeder.app import build_services, create_app
 from openfeeder.config import Settings
 from openfeeder.ingest import make_ingestor
-from openfeeder.ingest.http import metrics_route, tracker_routes
 from tests.servers import free_port, wait_until_up
 
 
@@ -59,21 +58,13 @@ def encode(value: Mapping[str, Any] | str) -> str:
 
 
 def tracker_app(settings: Settings) -> Starlette:
-    """The real application with an ingestor and the tracker routes, and no pipeline running
-    in the background (these tests look at hits as ingest stored them).
-
-    Until ``create_app`` wires the tracker itself, they are added here; once it does, this
-    adds nothing and the test runs the application exactly as served.
-    """
+    """The real application with an ingestor and no pipeline running in the background
+    (these tests look at hits as ingest stored them)."""
     settings = settings.model_copy(update={"pipeline_in_process": False})
     services = build_services(settings)
     if services.ingest is None:
         services.ingest = make_ingestor(settings, services.db)
-    app = create_app(settings, services)
-    paths = {getattr(route, "path", None) for route in app.router.routes}
-    if "/tr" not in paths:
-        app.router.routes.extend([*tracker_routes(), metrics_route()])
-    return app
+    return create_app(settings, services)
 
 
 @contextmanager
@@ -81,7 +72,14 @@ def serve_in_thread(app: Starlette) -> Iterator[str]:
     """Run ``app`` under uvicorn on a free port of 127.0.0.1; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,  # as `openfeeder serve` runs it
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -135,26 +135,38 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     settings = settings.model_copy(update=overrides)
     with _database(settings) as db:
         db.migrate()
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+        # Open the IP databases, name servers and enrichment template now, so a bad setting
+        # is one line here rather than a 500 on the first /ip-enrich.
+        app.state.services.identifier()
+    except OpenfeederError as error:
+        raise click.ClickException(str(error)) from None
     # What start-up built (modules, the app, its services) lives as long as the process:
     # moved out of the collector's reach, full collections no longer walk it, which took
     # 50-60 ms pauses off the tracker's tail latency (BENCHMARKS.md).
     gc.freeze()
-    uvicorn.run(app, host=settings.host, port=settings.port)
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from loopback (or
+    # FORWARDED_ALLOW_IPS) before our own walk over OPENFEEDER_TRUSTED_PROXIES runs, letting
+    # a local process choose the address a hit is stored with.
+    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=False)
 
 
 @main.command()
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Run the tracking pipeline and queued jobs (exports) until stopped (scale-out mode)."""
-    from openfeeder.jobs.worker import run_worker
+    from openfeeder.worker import run_worker
 
     settings = _settings(ctx)
     # Jobs log through the standard library; a foreground worker shows that on stderr.
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    run_worker(settings)
+    try:
+        run_worker(settings)
+    except OpenfeederError as error:  # a setting the pipeline could not open
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()
@@ -162,7 +174,7 @@ def worker(ctx: click.Context) -> None:
 @click.pass_context
 def demo(ctx: click.Context, as_json: bool) -> None:
     """Load the demo data (once) and print a fresh API token for it."""
-    from openfeeder.services.demo import load_demo
+    from openfeeder.demo import load_demo
 
     settings = _settings(ctx)
     with _database(settings) as db:

@@ -5,11 +5,32 @@ Every setting is documented in ``docs/configuration.md``; a test keeps the two i
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_HOST = re.compile(r"[0-9A-Za-z.:\-]+")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _is_name_server(text: str) -> bool:
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address (as rdns reads them)."""
+    value = text.strip()
+    host, port = value, "53"
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                return False
+            port = rest[1:]
+    elif value.count(":") == 1:
+        host, _, port = value.partition(":")
+    valid_port = port.isascii() and port.isdigit() and 0 < int(port) < 65536
+    return bool(host and _HOST.fullmatch(host) and valid_port)
 
 
 class Settings(BaseSettings):
@@ -100,6 +121,11 @@ class Settings(BaseSettings):
     pipeline_batch_size: int = Field(
         default=500, ge=1, description="Hits a pipeline worker processes per transaction."
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token an operator's Prometheus sends to read `/metrics`; the "
+        "metrics are not served while it is unset.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `serve` listens on.")
 
@@ -110,6 +136,40 @@ class Settings(BaseSettings):
             if value.strip().startswith("["):
                 return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not an IP address or CIDR network") from None
+        return value
+
+    @field_validator("dns_servers")
+    @classmethod
+    def _name_servers(cls, value: list[str]) -> list[str]:
+        # Only the shape here; a name is resolved to an address when the resolver is built,
+        # which ``serve`` and ``worker`` do at start-up.
+        for server in value:
+            if not _is_name_server(server):
+                raise ValueError(f"{server!r} is not host, host:port or [IPv6]:port")
+        return value
+
+    @field_validator("enrichment_url")
+    @classmethod
+    def _url_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        fields = set(_PLACEHOLDER.findall(value))
+        if "ip" not in fields:
+            raise ValueError("must contain {ip}")
+        if unknown := fields - {"ip", "key"}:
+            raise ValueError(f"only {{ip}} and {{key}} may be filled in, not {sorted(unknown)}")
         return value
 
     @property

@@ -25,10 +25,10 @@ from tests.conftest import builder, db, settings  # noqa: F401 (fixtures, used b
 from tests.factories import BOSTON, HELSINKI, Builder
 from tests.servers import ServeProcess
 
-from openfeeder.api.ratelimit import MemoryCounter, RateLimiter
 from openfeeder.app import build_services, create_app
 from openfeeder.config import Settings
 from openfeeder.domain import ids
+from openfeeder.ratelimit import MemoryCounter, RateLimiter
 from openfeeder.services.feeds import create_feed
 from openfeeder.store.db import Database
 from openfeeder_client import Client

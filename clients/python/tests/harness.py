@@ -13,9 +13,9 @@ import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from starlette.applications import Starlette
 
-from openfeeder.api.context import Services
 from openfeeder.config import Settings
 from openfeeder.domain.models import Account
+from openfeeder.services.container import Services
 from openfeeder_client import Client
 
 # The shared dataset's visits are in January 2026.

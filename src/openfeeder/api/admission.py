@@ -3,20 +3,14 @@ request — routed ones here in ``routes``, unrouted 404/405 ones in ``errors``.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from starlette.requests import Request
 
-from openfeeder.api.context import Services
 from openfeeder.domain.errors import OpenfeederError
 from openfeeder.domain.ids import hash_token
 from openfeeder.domain.models import User
+from openfeeder.routing import Auth
 from openfeeder.services import access
-
-
-class Auth(Enum):
-    TOKEN = "token"  # noqa: S105 - a kind of auth, not a secret; limited per token
-    PUBLIC = "public"  # no token (capability URLs, documents); limited per client IP
+from openfeeder.services.container import Services
 
 
 def token_from(header: str | None) -> str | None:
@@ -42,6 +36,7 @@ def admit(
     Returns the user and the rate-limit headers; raises the auth error or RateLimited.
     Requests whose token is missing or invalid count against their client IP instead.
     """
+    assert auth is not Auth.OPERATOR, "operations routes authenticate on their own surface"
     limiter = services.limiter
     if auth is Auth.PUBLIC:
         return None, limiter.check(f"ip:{client_ip(request)}", services.api_limit)

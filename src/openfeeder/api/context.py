@@ -2,48 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from starlette.requests import Request
 
 from openfeeder.api.jsonapi import Fieldsets
-from openfeeder.api.ratelimit import Limit, RateLimiter
-from openfeeder.config import Settings
 from openfeeder.domain.models import Account, User
-from openfeeder.identify import Identifier, make_identifier
 from openfeeder.services import access
+from openfeeder.services.container import Services
 from openfeeder.store.db import Database
-
-
-@dataclass
-class Services:
-    settings: Settings
-    db: Database
-    limiter: RateLimiter
-    api_limit: Limit
-    export_limit: Limit
-    queue: Any
-    # The tracker surface and the pipeline; None where a process runs neither.
-    ingest: Any = None
-    pipeline: Any = None
-    _identifier: Identifier | None = None
-    _identifier_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def identifier(self) -> Identifier:
-        """The resolver chain, shared by the pipeline and /ip-enrich. Built on first use:
-        it opens the MMDB files and loads the public suffix list."""
-        with self._identifier_lock:
-            if self._identifier is None:
-                self._identifier = make_identifier(self.settings)
-            return self._identifier
-
-    def close_identifier(self) -> None:
-        with self._identifier_lock:
-            if self._identifier is not None:
-                self._identifier.close()
-                self._identifier = None
 
 
 @dataclass

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from openfeeder.api import resources
 from openfeeder.api.context import Context
 from openfeeder.api.jsonapi import ALL_FIELDS, Fieldsets, JSONAPIResponse, resource
-from openfeeder.identify.lookup import IpEnrichment, enrich_ip
+from openfeeder.services.enrich import IpEnrichment, enrich_ip
 
 IP_ENRICHMENT_FIELDS = (
     "ip",

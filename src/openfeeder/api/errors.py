@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openfeeder.api.admission import Auth, admit
+from openfeeder.api.admission import admit
 from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.domain.errors import (
     MethodNotAllowed,
@@ -17,6 +17,7 @@ from openfeeder.domain.errors import (
     OpenfeederError,
     RateLimited,
 )
+from openfeeder.routing import Auth
 
 log = logging.getLogger(__name__)
 

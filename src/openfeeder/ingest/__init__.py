@@ -4,9 +4,10 @@ group-committed append of hits for the pipeline (``docs/tracking.md``)."""
 from __future__ import annotations
 
 from openfeeder.config import Settings
-from openfeeder.ingest.append import SHARDS, IncomingHit, Ingestor, IngestUnavailable
-from openfeeder.ingest.events import BadEvent, TrackerEvent
+from openfeeder.domain.events import BadEvent, TrackerEvent
+from openfeeder.ingest.append import IncomingHit, Ingestor, IngestUnavailable
 from openfeeder.store.db import Database
+from openfeeder.store.hits import SHARDS
 
 __all__ = [
     "SHARDS",

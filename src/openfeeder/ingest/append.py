@@ -17,7 +17,6 @@ import logging
 import queue
 import threading
 import time
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,17 +24,17 @@ from typing import Any, Final
 
 from prometheus_client import CollectorRegistry
 
-from openfeeder.api.ratelimit import Limit
 from openfeeder.config import Settings
 from openfeeder.ingest.client_ip import ClientAddress
 from openfeeder.ingest.metrics import IngestMetrics
 from openfeeder.ingest.sites import Sites
+from openfeeder.ratelimit import Limit
 from openfeeder.store import hits as store
 from openfeeder.store.db import Database
+from openfeeder.store.hits import shard_of
 
 log = logging.getLogger(__name__)
 
-SHARDS: Final = 16
 MAX_BATCH: Final = 1000  # hits per group commit; more simply wait for the next one
 MAX_QUEUE: Final = 20_000  # beyond this, refuse (503) rather than hold unbounded memory
 
@@ -72,10 +71,6 @@ def visitor_key(account_id: int, event: Mapping[str, Any], ip: str, user_agent: 
         return client_id
     material = f"{account_id}\x1f{ip}\x1f{user_agent or ''}".encode()
     return "nc:" + hashlib.sha256(material).hexdigest()[:32]
-
-
-def shard_of(key: str) -> int:
-    return zlib.crc32(key.encode()) % SHARDS
 
 
 def hit_row(hit: IncomingHit) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The tracker's HTTP surface: ``/tr`` (pixel GET and beacon POST, open to every origin,
-no token), the script at ``/lftracker_v1_<hash>.js``, and ``/metrics``.
+"""The tracker surface's handlers: ``/tr`` (pixel GET and beacon POST, open to every origin,
+no token) and the script at ``/lftracker_v1_<hash>.js``. They answer CORS themselves (the
+surface has no CORS middleware), including the 24-hour preflight of ``/tr``.
 
 ``/tr`` only reads the request into an ``IncomingHit`` — client address, flood limit, size,
 decoding, the account of the script — and hands it to the ingestor, which answers once the
@@ -13,17 +14,15 @@ import re
 from datetime import UTC, datetime
 from typing import Final
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
-from openfeeder.api.ratelimit import MemoryCounter, RateLimiter
+from openfeeder.domain import events
 from openfeeder.domain.errors import RateLimited
-from openfeeder.ingest import events, script
+from openfeeder.ingest import script
 from openfeeder.ingest.append import IncomingHit, Ingestor, IngestUnavailable
+from openfeeder.ratelimit import MemoryCounter, RateLimiter
 
 PIXEL: Final = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 CORS: Final = {"Access-Control-Allow-Origin": "*"}
@@ -196,28 +195,3 @@ async def tracker_script(request: Request) -> Response:
         headers["Content-Encoding"] = "gzip"
         return Response(rendered.gzipped, media_type=media_type, headers=headers)
     return Response(rendered.body, media_type=media_type, headers=headers)
-
-
-async def metrics(request: Request) -> Response:
-    """Prometheus text format: the registries of the ingestor and the pipeline (each keeps
-    its own, as ``registry``), whichever this process runs."""
-    services = request.app.state.services
-    registries = [
-        registry
-        for component in (services.ingest, services.pipeline)
-        if isinstance(registry := getattr(component, "registry", None), CollectorRegistry)
-    ]
-    body = b"".join(generate_latest(registry) for registry in registries)
-    return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def tracker_routes() -> list[BaseRoute]:
-    return [
-        Route("/tr", track, methods=["GET", "POST"]),
-        Route("/tr", preflight, methods=["OPTIONS"]),
-        Route("/lftracker_v1_{name}", tracker_script, methods=["GET"]),
-    ]
-
-
-def metrics_route() -> BaseRoute:
-    return Route("/metrics", metrics, methods=["GET"])

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from openfeeder.ingest.events import REASONS
+from openfeeder.domain.events import REASONS
 
 # Outcomes beyond the payload's own problems: the request, not the event, was refused.
 REQUEST_REASONS = ("unknown_script", "flood", "unavailable")

@@ -1,6 +1,7 @@
-"""Background jobs: the huey queue (SQLite in-process by default, Redis for scale-out), the
-loop that runs its tasks inside ``serve`` or in ``openfeeder worker``, and the thin jobs."""
+"""Background jobs: the huey queue (SQLite in-process by default, Redis for scale-out), run
+by the shared background loop inside ``serve`` or in ``openfeeder worker``, and the thin,
+retry-safe jobs."""
 
-from openfeeder.jobs.queue import JobQueue, make_queue, run_worker
+from openfeeder.jobs.queue import JobQueue, make_queue
 
-__all__ = ["JobQueue", "make_queue", "run_worker"]
+__all__ = ["JobQueue", "make_queue"]

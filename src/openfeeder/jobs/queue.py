@@ -1,11 +1,10 @@
-"""The job queue: which huey storage to use, and the one loop that runs queued tasks and the
-periodic upkeep (reaping dead exports, purging old files), whether inside ``serve`` (a
-daemon thread), in ``openfeeder worker`` (the main thread) or in tests (``run_pending``).
+"""The job queue: which huey storage to use, and how queued tasks and the periodic upkeep
+(reaping dead exports, purging old files) run as a ``background.BackgroundLoop``, whether
+inside ``serve`` (a daemon thread), in ``openfeeder worker`` (the foreground) or in tests
+(``run_pending``).
 
 SQLite storage in ``<data_dir>/jobs.db`` is the embedded default; with ``redis_url`` set the
-queue lives in Redis and any number of worker processes share it. The loop is ours rather
-than huey's consumer so that the same code runs in a thread (huey's consumer installs
-signal handlers, which only the main thread may do) and so that upkeep runs beside it.
+queue lives in Redis and any number of worker processes share it.
 """
 
 from __future__ import annotations
@@ -13,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
 
+from openfeeder.background import BackgroundLoop
 from openfeeder.config import Settings
 from openfeeder.jobs.tasks import register
 from openfeeder.services import exports
@@ -43,16 +42,21 @@ class JobQueue:
         self._db = db
         self._settings = settings
         self._export = register(huey, db, settings, retry_delay=retry_delay)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._next_upkeep = 0.0
+        self._loop = BackgroundLoop(
+            "jobs",
+            lambda: self._run_one(block=True),
+            self.upkeep,
+            upkeep_seconds=UPKEEP_SECONDS,
+            # A blocking storage (Redis) already waited for work in dequeue.
+            idle_seconds=0.0 if huey.storage.blocking else IDLE_SECONDS,
+            backoff_seconds=ERROR_BACKOFF_SECONDS,
+        )
 
     # ── enqueueing ──
 
     def enqueue_export(self, export_id: str) -> None:
         self._export(export_id)
-        self._wake.set()
+        self._loop.wake()
 
     def pending_count(self) -> int:
         """Tasks waiting in the queue (not counting retries scheduled for later)."""
@@ -77,13 +81,7 @@ class JobQueue:
 
     def start_in_process(self) -> None:
         """Run the loop in a daemon thread of this process (``serve`` with in-process jobs)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self.work, args=(self._stop,), name="openfeeder-jobs", daemon=True
-        )
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the loop after the task in hand and release the storage's connections.
@@ -91,15 +89,8 @@ class JobQueue:
         A task still running after ``timeout`` is left to finish in its daemon thread; should
         the process end first, its export's heartbeat goes stale and the reaper re-runs it.
         """
-        self._stop.set()
-        self._wake.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("job thread still busy after %.0fs; leaving it to finish", timeout)
-                return
-        self.close()
+        if self._loop.stop(timeout):
+            self.close()
 
     def close(self) -> None:
         """Release storage connections (they reopen on next use)."""
@@ -111,16 +102,7 @@ class JobQueue:
 
     def work(self, stop: threading.Event) -> None:
         """Run tasks and upkeep until ``stop`` is set; errors are logged, never fatal."""
-        log.info("job loop started (%s)", type(self.huey).__name__)
-        while not stop.is_set():
-            try:
-                self._upkeep_if_due()
-                if not self._run_one(block=True):
-                    self._idle(stop)
-            except Exception:
-                log.exception("job loop error; retrying in %.0fs", ERROR_BACKOFF_SECONDS)
-                stop.wait(ERROR_BACKOFF_SECONDS)
-        log.info("job loop stopped")
+        self._loop.work(stop)
 
     def upkeep(self, now: datetime | None = None) -> int:
         """Reap dead exports and purge old files; returns how many of each were handled."""
@@ -130,11 +112,6 @@ class JobQueue:
         if reaped or purged:
             log.info("upkeep: %d export(s) reaped, %d file(s) purged", reaped, purged)
         return reaped + purged
-
-    def _upkeep_if_due(self) -> None:
-        if time.monotonic() >= self._next_upkeep:
-            self._next_upkeep = time.monotonic() + UPKEEP_SECONDS
-            self.upkeep()
 
     def _run_one(self, *, block: bool) -> bool:
         """Run the next ready task, if any; True when one ran."""
@@ -149,12 +126,6 @@ class JobQueue:
         # bookkeeping, which the loop logs and survives.
         self.huey.execute(task)
         return True
-
-    def _idle(self, stop: threading.Event) -> None:
-        if self.huey.storage.blocking:
-            return  # dequeue already waited for work
-        self._wake.wait(IDLE_SECONDS)
-        self._wake.clear()
 
 
 def queue_name(settings: Settings) -> str:
@@ -175,16 +146,3 @@ def make_queue(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         huey = SqliteHuey(name, filename=str(settings.data_dir / "jobs.db"), results=False)
     return JobQueue(huey, db, settings, retry_delay=retry_delay)
-
-
-def run_worker(settings: Settings) -> None:
-    """Only jobs, until SIGINT or SIGTERM (``openfeeder worker`` runs it with the rest)."""
-    from openfeeder.jobs.worker import run_until_signalled
-
-    db = Database(settings.database_url)
-    queue = make_queue(settings, db)
-    try:
-        run_until_signalled({"jobs": queue.work})
-    finally:
-        queue.close()
-        db.dispose()

@@ -3,7 +3,7 @@
 (``pipeline.runner``), with upkeep of raw hits, sessions and salts (``pipeline.janitor``)."""
 
 from openfeeder.pipeline.model import DropReason, Identification, Identifier
-from openfeeder.pipeline.runner import Pipeline, make_pipeline, run_worker, truncate_ip
+from openfeeder.pipeline.runner import Pipeline, make_pipeline, truncate_ip
 from openfeeder.pipeline.steps import STEPS
 
 __all__ = [
@@ -13,6 +13,5 @@ __all__ = [
     "Identifier",
     "Pipeline",
     "make_pipeline",
-    "run_worker",
     "truncate_ip",
 ]

@@ -19,8 +19,8 @@ from openfeeder.store.pipeline import HitRow, SessionRow
 if TYPE_CHECKING:
     from crawlerdetect import CrawlerDetect
 
+    from openfeeder.domain.events import TrackerEvent
     from openfeeder.identify.geo import CityDatabase
-    from openfeeder.ingest.events import TrackerEvent
 
 # A visit ends after this long without a hit (the common analytics definition).
 VISIT_IDLE = timedelta(minutes=30)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -23,14 +22,15 @@ import sqlalchemy as sa
 from crawlerdetect import CrawlerDetect
 from prometheus_client import CollectorRegistry
 
+from openfeeder.background import BackgroundLoop
 from openfeeder.config import Settings
-from openfeeder.ingest.append import SHARDS
 from openfeeder.pipeline import janitor
 from openfeeder.pipeline.metrics import PipelineCollector, PipelineCounters
 from openfeeder.pipeline.model import Batch, DropReason, Event, Identifier, Tools, TransientError
 from openfeeder.pipeline.steps import STEPS, Outcome, Step, run_steps
 from openfeeder.store import pipeline as store
 from openfeeder.store.db import Database
+from openfeeder.store.hits import SHARDS
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,15 @@ class Pipeline:
         self._clock = clock
         self._shards_ready = False
         self._turn = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._next_upkeep = 0.0
         self._closed = False
+        self._loop = BackgroundLoop(
+            "pipeline",
+            self._loop_turn,
+            self.upkeep,
+            upkeep_seconds=UPKEEP_SECONDS,
+            idle_seconds=IDLE_SECONDS,
+            backoff_seconds=ERROR_BACKOFF_SECONDS,
+        )
 
     # ── processing ──
 
@@ -226,32 +231,18 @@ class Pipeline:
 
     # ── the loop ──
 
+    def _loop_turn(self) -> bool:
+        return bool(self.run_once(max_batches=BATCHES_PER_TURN))
+
     def work(self, stop: threading.Event) -> None:
         """Process hits and run upkeep until ``stop`` is set; errors are logged, never fatal."""
-        log.info("pipeline loop started")
-        while not stop.is_set():
-            try:
-                if time.monotonic() >= self._next_upkeep:
-                    self._next_upkeep = time.monotonic() + UPKEEP_SECONDS
-                    self.upkeep()
-                if not self.run_once(max_batches=BATCHES_PER_TURN):
-                    stop.wait(IDLE_SECONDS)
-            except Exception:
-                log.exception("pipeline loop error; retrying in %.0fs", ERROR_BACKOFF_SECONDS)
-                stop.wait(ERROR_BACKOFF_SECONDS)
-        log.info("pipeline loop stopped")
+        self._loop.work(stop)
 
     def start_in_process(self) -> None:
         """Run the loop in a daemon thread of this process (``serve``)."""
         if self._closed:
             raise RuntimeError("this pipeline was stopped and closed; make a new one")
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self.work, args=(self._stop,), name="openfeeder-pipeline", daemon=True
-        )
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the loop after the batch in hand and close the outside parts.
@@ -259,14 +250,8 @@ class Pipeline:
         A batch still running after ``timeout`` is left to finish in its daemon thread; if
         the process ends first, its transaction never commits and another worker redoes it.
         """
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("pipeline thread still busy after %.0fs; leaving it", timeout)
-                return
-        self.close()
+        if self._loop.stop(timeout):
+            self.close()
 
     def close(self) -> None:
         """Close what the pipeline opened (an identifier handed in stays open); idempotent."""
@@ -310,16 +295,3 @@ def make_pipeline(
     city = CityDatabase(settings.city_mmdb) if settings.city_mmdb else None
     tools = Tools(identifier, city, CrawlerDetect(), owns_identifier=owns)
     return Pipeline(settings, db, tools, steps=steps, clock=clock)
-
-
-def run_worker(settings: Settings) -> None:
-    """Only pipeline, until SIGINT or SIGTERM (``openfeeder worker`` runs it with the rest)."""
-    from openfeeder.jobs.worker import run_until_signalled
-
-    db = Database(settings.database_url)
-    pipeline = make_pipeline(settings, db)
-    try:
-        run_until_signalled({"pipeline": pipeline.work})
-    finally:
-        pipeline.close()
-        db.dispose()

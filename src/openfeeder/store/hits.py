@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,10 +14,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
 
+# The hit log is split by visitor into this many shards: ingest files each hit under its
+# visitor's shard, and a pipeline worker claims one shard at a time, so one visitor's hits
+# are processed in order by one worker.
+SHARDS: Final = 16
 HitKey = tuple[int, str]  # (account_id, client_event_id)
 # Errors caused by the rows written rather than by the store: the same rows fail again, other
 # rows would not (a foreign key to a deleted account, a value too long for its column).
 ROW_ERRORS = (sa.exc.IntegrityError, sa.exc.DataError)
+
+
+def shard_of(visitor_key: str) -> int:
+    return zlib.crc32(visitor_key.encode()) % SHARDS
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import date
 
-from openfeeder.ingest.events import BadEvent, validate
+from openfeeder.domain.events import BadEvent, validate
 from openfeeder.pipeline.model import Batch, DropReason, Event
 from openfeeder.pipeline.steps.base import Step
 from openfeeder.store import pipeline as store

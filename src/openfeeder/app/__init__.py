@@ -1,4 +1,4 @@
-"""``create_app(settings)``: builds the store, services, routes and middleware. Nothing is
+"""``create_app(settings)``: builds the store, services and the router of every surface. Nothing is
 built at import time, so tests and processes each get their own application."""
 
 from __future__ import annotations
@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 
-from openfeeder.api import routes
-from openfeeder.api.context import Services
 from openfeeder.api.errors import http_exception, server_error
-from openfeeder.api.ratelimit import (
+from openfeeder.app.surfaces import build_router
+from openfeeder.config import Settings
+from openfeeder.ingest import make_ingestor
+from openfeeder.jobs.queue import make_queue
+from openfeeder.pipeline import make_pipeline
+from openfeeder.ratelimit import (
     Counter,
     MemoryCounter,
     RateLimiter,
@@ -22,10 +23,7 @@ from openfeeder.api.ratelimit import (
     api_limit,
     export_limit,
 )
-from openfeeder.config import Settings
-from openfeeder.ingest import make_ingestor
-from openfeeder.jobs.queue import make_queue
-from openfeeder.pipeline import make_pipeline
+from openfeeder.services.container import Services
 from openfeeder.store.db import Database
 
 
@@ -69,25 +67,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             services.db.dispose()
 
     app = Starlette(
-        routes=routes.routes(),
         exception_handlers={HTTPException: http_exception, Exception: server_error},
-        # Any origin may call the API with a token, and any page may post tracker events.
-        middleware=[
-            Middleware(
-                CORSMiddleware,
-                allow_origins=["*"],
-                allow_methods=["GET", "POST"],
-                allow_headers=["*"],
-                expose_headers=[
-                    "Location",
-                    "Retry-After",
-                    "X-RateLimit-Limit",
-                    "X-RateLimit-Remaining",
-                    "X-RateLimit-Reset",
-                ],
-            )
-        ],
         lifespan=lifespan,
     )
+    # Every surface has its own middleware (``surfaces``), so none is application-wide; the
+    # router Starlette made is replaced before the first request builds the stack around it.
+    app.router = build_router(lifespan)
     app.state.services = services
     return app

@@ -3,7 +3,7 @@ ranges, thousands of visits over the last 90 days, annotated and followed leads,
 using every criterion type, and one account that has tracker hits but no visits yet.
 
 The visits are not written directly: the website's traffic is generated as tracker events
-(``services.demo_traffic``), appended through ingest and turned into visits by the pipeline,
+(``demo.traffic``), appended through ingest and turned into visits by the pipeline,
 which identifies each company by the IP ranges the company import loaded and locates it with
 the City database the demo writes under ``<data_dir>/demo`` (beside an ASN database that
 tells home broadband, phones and cloud servers apart). So a new user sees the whole path
@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from openfeeder.config import Settings
+from openfeeder.demo import traffic
 from openfeeder.domain.feeds import INDUSTRIES
 from openfeeder.domain.ids import base58, lead_id, location_id
 from openfeeder.domain.models import Account, Company, Location, User
@@ -35,7 +36,6 @@ from openfeeder.identify.mmdb import CityEntry
 from openfeeder.ingest.append import IncomingHit, Ingestor
 from openfeeder.pipeline import make_pipeline
 from openfeeder.services import admin
-from openfeeder.services import demo_traffic as traffic
 from openfeeder.services.feeds import create_feed
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store.admin import annotate_leads, follow_leads

@@ -1,0 +1,109 @@
+"""One router for every surface, each surface behind its own middleware stack.
+
+Starlette puts middleware around the whole application or around one route; a surface sits
+in between. ``SurfaceRouter`` finds the surface a request is for from the route table (the
+first route whose path and method match, else the first whose path matches, else the API,
+whose error documents and rate limits cover unrouted requests) and hands the request to that
+surface's own router, wrapped in that surface's middleware:
+
+- API and documents: CORS for any origin (tokens are not cookies, so any page may call us),
+  with the rate-limit headers exposed;
+- tracker: none: its handlers answer CORS themselves, including the 24-hour preflight, and
+  the hot path carries nothing it does not need;
+- operations: none: no browser has any business calling it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute, Match, Route, Router
+from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
+
+from openfeeder.api import endpoint as api_endpoint
+from openfeeder.app.routes import ROUTES
+from openfeeder.routing import Endpoint, Surface
+
+_API_CORS = Middleware(
+    CORSMiddleware,
+    allow_origins=["*"],
+    allow_methods=["GET", "POST"],
+    allow_headers=["*"],
+    expose_headers=[
+        "Location",
+        "Retry-After",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+    ],
+)
+
+MIDDLEWARE: Mapping[Surface, Sequence[Middleware]] = {
+    Surface.API: [_API_CORS],
+    Surface.DOCUMENTS: [_API_CORS],
+    Surface.TRACKER: [],
+    Surface.OPERATIONS: [],
+}
+
+
+def starlette_route(endpoint: Endpoint) -> Route:
+    """The Starlette route for one table entry, called the way its surface calls handlers."""
+    if endpoint.surface in (Surface.API, Surface.DOCUMENTS):
+        return api_endpoint.route(endpoint)
+    return Route(endpoint.path, endpoint.handler, methods=list(endpoint.methods))
+
+
+class SurfaceRouter(Router):
+    """Routes each request to its surface's router and middleware (see the module text).
+
+    ``routes`` lists every route of every surface, so the application's route list, URL
+    building and lifespan work as they do for a plain ``Router``."""
+
+    def __init__(
+        self,
+        surfaces: Mapping[Surface, Sequence[BaseRoute]],
+        middleware: Mapping[Surface, Sequence[Middleware]],
+        *,
+        default: Surface,
+        lifespan: Lifespan[Any] | None = None,
+    ) -> None:
+        super().__init__(
+            routes=[route for routes in surfaces.values() for route in routes],
+            lifespan=lifespan,
+        )
+        self._by_route: list[tuple[BaseRoute, ASGIApp]] = []
+        self._stacks: dict[Surface, ASGIApp] = {}
+        for surface, routes in surfaces.items():
+            stack: ASGIApp = Router(routes=list(routes))
+            for cls, args, kwargs in reversed(middleware[surface]):
+                stack = cls(stack, *args, **kwargs)
+            self._stacks[surface] = stack
+            self._by_route.extend((route, stack) for route in routes)
+        self._default = self._stacks.get(default) or Router(routes=[])
+
+    def surface_app(self, scope: Scope) -> ASGIApp:
+        partial: ASGIApp | None = None
+        for route, stack in self._by_route:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return stack
+            if match is Match.PARTIAL and partial is None:
+                partial = stack
+        return partial or self._default
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        await self.surface_app(scope)(scope, receive, send)
+
+
+def build_router(lifespan: Lifespan[Any] | None = None) -> SurfaceRouter:
+    """The router of the whole application, built from ``routes.ROUTES`` and nothing else."""
+    surfaces: dict[Surface, list[BaseRoute]] = {surface: [] for surface in Surface}
+    for endpoint in ROUTES:
+        surfaces[endpoint.surface].append(starlette_route(endpoint))
+    return SurfaceRouter(surfaces, MIDDLEWARE, default=Surface.API, lifespan=lifespan)

@@ -1,0 +1,27 @@
+"""``openfeeder worker``: the tracking pipeline and the job queue in one process, in the
+foreground until SIGINT or SIGTERM, under one signal handler (``background``).
+
+An interrupted pipeline batch rolls back and is redone; an interrupted export's heartbeat
+goes stale and the reaper re-runs it.
+"""
+
+from __future__ import annotations
+
+from openfeeder.background import run_until_signalled
+from openfeeder.config import Settings
+from openfeeder.jobs import make_queue
+from openfeeder.pipeline import make_pipeline
+from openfeeder.store.db import Database
+
+
+def run_worker(settings: Settings) -> None:
+    """The pipeline and the job queue until SIGINT or SIGTERM."""
+    db = Database(settings.database_url)
+    queue = make_queue(settings, db)
+    pipeline = make_pipeline(settings, db)
+    try:
+        run_until_signalled({"jobs": queue.work, "pipeline": pipeline.work})
+    finally:
+        pipeline.close()
+        queue.close()
+        db.dispose()
