@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from openfeeder.config import Settings
+from openfeeder.domain.drops import DropReason
 from openfeeder.domain.models import Account, Company, Location
 from openfeeder.ingest.append import IncomingHit, Ingestor
 from openfeeder.pipeline import STEPS, Pipeline, make_pipeline
@@ -46,7 +47,7 @@ class Answer:
     company_id: str | None = None
     match_source: str | None = None
     match_reason: str | None = None
-    drop_reason: str | None = None
+    drop_reason: DropReason | None = None
     location: Location | None = None
 
 

@@ -13,6 +13,8 @@ import pytest
 from openfeeder.api.openapi import openapi_document
 from openfeeder.api.resources import TYPES
 from openfeeder.config import Settings
+from openfeeder.domain.drops import DropReason
+from openfeeder.pipeline import STEPS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 ROUTE_HEADING = re.compile(r"^#{2,4} `(GET|POST|PUT|PATCH|DELETE) (/\S*)`$", re.MULTILINE)
@@ -99,3 +101,15 @@ def test_sparse_fieldset_table_lists_every_attribute() -> None:
     for type_, names in TYPES.items():
         assert type_ in rows, f"{type_} is missing from the sparse fieldset table"
         assert rows[type_] == ", ".join(f"`{name}`" for name in names), type_
+
+
+def test_the_pipeline_table_lists_each_step_with_its_drop_reasons() -> None:
+    text = (DOCS / "pipeline.md").read_text(encoding="utf-8")
+    section = text.split("## Steps", 1)[1].split("\n## ", 1)[0]
+    rows = [row for row in table_rows(section) if row[0].isdigit()]
+    documented = [(row[1].strip("`"), set(re.findall(r"`([a-z_]+)`", row[3]))) for row in rows]
+    assert documented == [(step.name, {str(r) for r in step.drops}) for step in STEPS]
+    # Every reason is some step's, or the runner's own for a hit set aside after an error.
+    declared = set().union(*(step.drops for step in STEPS))
+    assert declared | {DropReason.ERROR} == set(DropReason)
+    assert "`error`" in section

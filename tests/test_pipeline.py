@@ -18,8 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from openfeeder.config import Settings
+from openfeeder.domain.drops import DropReason
 from openfeeder.ingest.append import IncomingHit
-from openfeeder.pipeline import STEPS, DropReason
+from openfeeder.pipeline import STEPS
 from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps import Step
 from openfeeder.store import schema as t
@@ -238,7 +239,7 @@ def test_every_drop_reason_has_its_test() -> None:
 @pytest.mark.parametrize("reason", list(DROP_CASES), ids=str)
 def test_drop_reason(world: World, reason: DropReason) -> None:
     for kind, network in CHAIN_NETWORKS.items():
-        world.identifier.networks[network] = Answer(match_reason="a rule", drop_reason=kind.value)
+        world.identifier.networks[network] = Answer(match_reason="a rule", drop_reason=kind)
     sent = DROP_CASES[reason](world)
     # A real visit beside the dropped hits, so a drop cannot pass by dropping everything.
     sent.append(world.browser().hit("/", T0))
@@ -259,7 +260,7 @@ def test_drop_reason(world: World, reason: DropReason) -> None:
 def test_a_dropped_visit_is_remembered_and_its_later_hits_are_not_identified_again(
     world: World,
 ) -> None:
-    world.identifier.networks["198.51.100.48/28"] = Answer(drop_reason="isp")
+    world.identifier.networks["198.51.100.48/28"] = Answer(drop_reason=DropReason.ISP)
     grace = world.browser(ip="198.51.100.50")
     world.send([grace.hit("/", T0)])
     pipeline = world.pipeline()

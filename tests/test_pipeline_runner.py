@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from prometheus_client import generate_latest
 
 from openfeeder.config import Settings
+from openfeeder.domain.drops import DropReason
 from openfeeder.ingest.append import IncomingHit
-from openfeeder.pipeline import STEPS, DropReason, Pipeline, make_pipeline
+from openfeeder.pipeline import STEPS, Pipeline, make_pipeline
 from openfeeder.pipeline.model import Batch, Event, TransientError
 from openfeeder.pipeline.steps import Step
 from openfeeder.store import schema as t

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from crawlerdetect import CrawlerDetect
 
+from openfeeder.domain.drops import DropReason
 from openfeeder.domain.models import Location
-from openfeeder.pipeline import STEPS, DropReason, truncate_ip
+from openfeeder.pipeline import STEPS, truncate_ip
 from openfeeder.pipeline.model import Attribution, PageView, Session
 from openfeeder.pipeline.steps.attribution import attribute, same_site
 from openfeeder.pipeline.steps.bots import HEADLESS, is_prefetch
@@ -28,9 +29,9 @@ def test_the_steps_run_in_the_documented_order() -> None:
         "attribution",
         "sessions",
         "device",
-        "identify",
-        "locate",
-        "record",
+        "identification",
+        "location",
+        "recording",
     ]
 
 

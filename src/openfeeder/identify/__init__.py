@@ -2,7 +2,8 @@
 (traffic rules → company ranges → ASN → reverse DNS → enrichment), GeoIP location, the
 company import, and the MMDB writer the tests and the demo build databases with."""
 
+from openfeeder.domain.drops import DropReason
 from openfeeder.identify.chain import Identifier, make_identifier
-from openfeeder.identify.outcome import DropReason, Identification, MatchSource
+from openfeeder.identify.outcome import Identification, MatchSource
 
 __all__ = ["DropReason", "Identification", "Identifier", "MatchSource", "make_identifier"]

@@ -17,15 +17,20 @@ import maxminddb
 import sqlalchemy as sa
 from maxminddb.errors import InvalidDatabaseError
 
+from openfeeder.domain.drops import DropReason
 from openfeeder.domain.errors import OpenfeederError
-from openfeeder.identify.outcome import DropReason, Match
+from openfeeder.identify.outcome import Match
 from openfeeder.identify.ranges import IPAddress
 from openfeeder.store import identify as store
 
 AsnKind = Literal["isp", "mobile", "hosting", "education", "business"]
 ASN_KINDS: tuple[AsnKind, ...] = get_args(AsnKind)
 # Traffic from these never becomes a lead; the value is the Identification's drop reason.
-NEVER_LEADS: dict[AsnKind, DropReason] = {"isp": "isp", "mobile": "mobile", "hosting": "hosting"}
+NEVER_LEADS: dict[AsnKind, DropReason] = {
+    "isp": DropReason.ISP,
+    "mobile": DropReason.MOBILE,
+    "hosting": DropReason.HOSTING,
+}
 # The order keyword rules are tried in: an "education" or "mobile" name is more telling than a
 # generic word such as "communications" that mobile operators and ISPs share.
 _KEYWORD_ORDER: tuple[AsnKind, ...] = ("education", "mobile", "hosting", "isp")

@@ -20,9 +20,10 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
+from openfeeder.domain.drops import NEVER_LEADS, DropReason
 from openfeeder.domain.errors import OpenfeederError
 from openfeeder.domain.models import Company
-from openfeeder.identify.outcome import Drop, DropReason, Match
+from openfeeder.identify.outcome import Drop, Match
 from openfeeder.identify.rdns import valid_hostname
 from openfeeder.store import identify as store
 
@@ -33,7 +34,7 @@ NAME = "enrichment"
 POSITIVE_TTL = timedelta(days=7)
 NEGATIVE_TTL = timedelta(days=1)
 FAILURE_TTL = timedelta(minutes=10)
-_NEVER_LEADS: dict[str, DropReason] = {"isp": "isp", "mobile": "mobile", "hosting": "hosting"}
+_NEVER_LEADS: dict[str, DropReason] = {reason.value: reason for reason in NEVER_LEADS}
 
 
 class EnrichmentProvider:

@@ -6,12 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from openfeeder.domain.drops import DropReason
 from openfeeder.domain.models import Location
 
 MatchSource = Literal["company_range", "asn", "reverse_dns", "enrichment"]
-DropReason = Literal[
-    "own_traffic", "excluded_country", "excluded_hostname", "isp", "mobile", "hosting"
-]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import ip_network
 
+from openfeeder.domain.drops import DropReason
 from openfeeder.domain.models import Location
 from openfeeder.identify.outcome import Drop
 from openfeeder.identify.ranges import IPAddress, IPNetwork, plain_network
@@ -43,15 +44,17 @@ class TrafficRules:
     def address_drop(self, ip: str, address: IPAddress, location: Location) -> Drop | None:
         for network in self.networks:
             if address.version == network.version and address in network:
-                return Drop("own_traffic", f"{ip} is in the account's own range {network}")
+                return Drop(DropReason.OWN_TRAFFIC, f"{ip} is in the account's own range {network}")
         code = location.country_code
         if code and code.upper() in self.countries:
-            return Drop("excluded_country", f"{ip} is in an excluded country ({code})")
+            return Drop(DropReason.EXCLUDED_COUNTRY, f"{ip} is in an excluded country ({code})")
         return None
 
     def hostname_drop(self, ip: str, names: Sequence[str]) -> Drop | None:
         for name in names:
             for rule in self.hostnames:
                 if name == rule or name.endswith("." + rule):
-                    return Drop("excluded_hostname", f"{ip} is {name}, an excluded host name")
+                    return Drop(
+                        DropReason.EXCLUDED_HOSTNAME, f"{ip} is {name}, an excluded host name"
+                    )
         return None

@@ -2,7 +2,8 @@
 (``pipeline.steps``) run by a loop that claims one shard's batch at a time
 (``pipeline.runner``), with upkeep of raw hits, sessions and salts (``pipeline.janitor``)."""
 
-from openfeeder.pipeline.model import DropReason, Identification, Identifier
+from openfeeder.domain.drops import DropReason
+from openfeeder.pipeline.model import Identification, Identifier
 from openfeeder.pipeline.runner import Pipeline, make_pipeline, truncate_ip
 from openfeeder.pipeline.steps import STEPS
 

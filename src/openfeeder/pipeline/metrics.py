@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from openfeeder.pipeline.model import DropReason
+from openfeeder.domain.drops import DropReason
 
 
 class PipelineCounters:

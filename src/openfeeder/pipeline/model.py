@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
 
+from openfeeder.domain.drops import DropReason
 from openfeeder.domain.models import Location, NewVisit
 from openfeeder.services.visits import route_step
 from openfeeder.store.pipeline import HitRow, SessionRow
@@ -29,29 +29,6 @@ VISIT_IDLE = timedelta(minutes=30)
 MAX_PAGES = 500
 
 
-class DropReason(StrEnum):
-    """Why a hit made no visit; stored in ``hits.drop_reason`` and counted by value."""
-
-    # bots step
-    BOT = "bot"  # a crawler, script or empty user agent
-    HEADLESS = "headless"  # a headless or automated browser
-    PREFETCH = "prefetch"  # sent by a prefetched or prerendered page nobody looked at
-    # visitor step
-    INVALID_EVENT = "invalid_event"  # the stored payload is not a valid tracker event
-    # sessions step
-    NO_VISIT = "no_visit"  # a non-pageview event (form, download…) outside any visit
-    # identify step: the identify package's reasons, then ours for "nobody we know"
-    OWN_TRAFFIC = "own_traffic"
-    EXCLUDED_COUNTRY = "excluded_country"
-    EXCLUDED_HOSTNAME = "excluded_hostname"
-    ISP = "isp"
-    MOBILE = "mobile"
-    HOSTING = "hosting"
-    UNIDENTIFIED = "unidentified"
-    # the runner: a hit that made a step fail on its own, set aside so the shard moves on
-    ERROR = "error"
-
-
 class TransientError(Exception):
     """A failure of something outside (the identifier's services), not of the hits: the
     batch is rolled back and retried later instead of its hits being set aside."""
@@ -67,7 +44,7 @@ class Identification(Protocol):
     @property
     def match_reason(self) -> str | None: ...
     @property
-    def drop_reason(self) -> str | None: ...
+    def drop_reason(self) -> DropReason | None: ...
     @property
     def location(self) -> Location | None: ...
 
@@ -151,7 +128,7 @@ class PageView:
 class Session:
     """A visitor's visit in progress, kept in ``visitor_sessions`` between batches.
 
-    A session the identify step dropped keeps its drop reason (so later hits are dropped
+    A session the identification step dropped keeps its drop reason (so later hits are dropped
     without asking again) and no pages.
     """
 

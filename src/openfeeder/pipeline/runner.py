@@ -24,9 +24,10 @@ from prometheus_client import CollectorRegistry
 
 from openfeeder.background import BackgroundLoop
 from openfeeder.config import Settings
+from openfeeder.domain.drops import DropReason
 from openfeeder.pipeline import janitor
 from openfeeder.pipeline.metrics import PipelineCollector, PipelineCounters
-from openfeeder.pipeline.model import Batch, DropReason, Event, Identifier, Tools, TransientError
+from openfeeder.pipeline.model import Batch, Event, Identifier, Tools, TransientError
 from openfeeder.pipeline.steps import STEPS, Outcome, Step, run_steps
 from openfeeder.store import pipeline as store
 from openfeeder.store.db import Database

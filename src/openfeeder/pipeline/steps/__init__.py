@@ -13,9 +13,11 @@ visits). Order matters and is part of the contract:
    because a pageview carrying a new campaign starts a new visit.
 4. ``sessions``: which visit the hit belongs to, and the visit's route.
 5. ``device``: device type of a new visit.
-6. ``identify``: the company behind a new visit; unidentified visits stop here.
-7. ``locate``: where a new identified visit came from.
-8. ``record``: write the visits the batch touched.
+6. ``identification``: the company behind a new visit; unidentified visits stop here.
+7. ``location``: where a new identified visit came from.
+8. ``recording``: write the visits the batch touched.
+
+Each step is named for what it adds to the event (a noun), and its class is ``<Name>Step``.
 """
 
 from __future__ import annotations
@@ -23,14 +25,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from openfeeder.pipeline.model import Batch, DropReason, Event
+from openfeeder.domain.drops import DropReason
+from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps import (
     attribution,
     bots,
     device,
-    identify,
-    locate,
-    record,
+    identification,
+    location,
+    recording,
     sessions,
     visitor,
 )
@@ -39,14 +42,14 @@ from openfeeder.pipeline.steps.base import Step
 __all__ = ["STEPS", "Outcome", "Step", "run_steps"]
 
 STEPS: tuple[Step, ...] = (
-    bots.Bots(),
-    visitor.Visitor(),
-    attribution.Attribute(),
-    sessions.Sessions(),
-    device.Device(),
-    identify.Identify(),
-    locate.Locate(),
-    record.Record(),
+    bots.BotsStep(),
+    visitor.VisitorStep(),
+    attribution.AttributionStep(),
+    sessions.SessionsStep(),
+    device.DeviceStep(),
+    identification.IdentificationStep(),
+    location.LocationStep(),
+    recording.RecordingStep(),
 )
 
 
@@ -69,6 +72,7 @@ def run_steps(steps: Sequence[Step], batch: Batch, events: Sequence[Event]) -> l
         for event in alive:
             result = step.run(batch, event)
             if isinstance(result, DropReason):
+                assert result in step.drops, f"step {step.name} does not declare {result}"
                 dropped[id(event)] = result
             else:
                 assert result is event, f"step {step.name} must return the event it was given"

@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 import tldextract
 from referer_parser import REFERERS, Referer
 
-from openfeeder.pipeline.model import DIRECT, Attribution, Batch, DropReason, Event
+from openfeeder.domain.drops import DropReason
+from openfeeder.pipeline.model import DIRECT, Attribution, Batch, Event
 from openfeeder.pipeline.steps.base import Step
 
 SEARCH, SOCIAL, EMAIL, AI, REFERRAL = "organic", "social", "email", "ai", "referral"
@@ -94,7 +95,7 @@ _NAMES = {str(entry["name"]).lower(): str(entry["name"]) for entry in REFERERS.v
 _DOMAINS = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-class Attribute(Step):
+class AttributionStep(Step):
     name = "attribution"
 
     def run(self, batch: Batch, event: Event) -> Event | DropReason:

@@ -6,7 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
-from openfeeder.pipeline.model import Batch, DropReason, Event
+from openfeeder.domain.drops import DropReason
+from openfeeder.pipeline.model import Batch, Event
 
 
 class Step(ABC):
@@ -14,6 +15,8 @@ class Step(ABC):
     ``prepare`` and ``finish`` do batch-wide work before and after the batch's runs."""
 
     name: ClassVar[str]
+    # Every reason ``run`` may return; docs/pipeline.md lists the same per step (tested).
+    drops: ClassVar[frozenset[DropReason]] = frozenset()
 
     def prepare(self, batch: Batch, events: Sequence[Event]) -> None:  # noqa: B027 - optional hook
         """Batch-wide work before ``run`` sees the events still alive at this step."""

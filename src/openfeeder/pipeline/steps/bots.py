@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from openfeeder.pipeline.model import Batch, DropReason, Event
+from openfeeder.domain.drops import DropReason
+from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps.base import Step
 
 # Browsers driven by software. crawlerdetect knows most crawlers (and "headless" in general);
@@ -23,8 +24,9 @@ PURPOSE_HEADERS = ("sec-purpose", "purpose", "x-purpose", "x-moz")
 PURPOSES = ("prefetch", "prerender", "preview")
 
 
-class Bots(Step):
+class BotsStep(Step):
     name = "bots"
+    drops = frozenset({DropReason.PREFETCH, DropReason.HEADLESS, DropReason.BOT})
 
     def run(self, batch: Batch, event: Event) -> Event | DropReason:
         if is_prefetch(event.hit.request_meta):

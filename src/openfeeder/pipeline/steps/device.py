@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 import ua_parser
 
-from openfeeder.pipeline.model import Batch, DropReason, Event
+from openfeeder.domain.drops import DropReason
+from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps.base import Step
 
 MOBILE_SYSTEMS = frozenset(
@@ -16,7 +17,7 @@ MOBILE_SYSTEMS = frozenset(
 )
 
 
-class Device(Step):
+class DeviceStep(Step):
     name = "device"
 
     def run(self, batch: Batch, event: Event) -> Event | DropReason:

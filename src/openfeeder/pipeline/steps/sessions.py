@@ -18,16 +18,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from openfeeder.pipeline.model import (
-    DIRECT,
-    MAX_PAGES,
-    VISIT_IDLE,
-    Batch,
-    DropReason,
-    Event,
-    PageView,
-    Session,
-)
+from openfeeder.domain.drops import DropReason
+from openfeeder.pipeline.model import DIRECT, MAX_PAGES, VISIT_IDLE, Batch, Event, PageView, Session
 from openfeeder.pipeline.steps.base import Step
 from openfeeder.store import pipeline as store
 
@@ -36,8 +28,9 @@ from openfeeder.store import pipeline as store
 _VISIT_IDS = uuid.UUID("0b6f2b8e-59a4-4c8e-9d07-4f6c1e2a9b31")
 
 
-class Sessions(Step):
+class SessionsStep(Step):
     name = "sessions"
+    drops = frozenset({DropReason.NO_VISIT})
 
     def prepare(self, batch: Batch, events: Sequence[Event]) -> None:
         wanted = {(e.hit.account_id, e.visitor_key) for e in events} - batch.sessions.keys()

@@ -9,14 +9,16 @@ import secrets
 from collections.abc import Sequence
 from datetime import date
 
+from openfeeder.domain.drops import DropReason
 from openfeeder.domain.events import BadEvent, validate
-from openfeeder.pipeline.model import Batch, DropReason, Event
+from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps.base import Step
 from openfeeder.store import pipeline as store
 
 
-class Visitor(Step):
+class VisitorStep(Step):
     name = "visitor"
+    drops = frozenset({DropReason.INVALID_EVENT})
 
     def prepare(self, batch: Batch, events: Sequence[Event]) -> None:
         days = {salt_day(e) for e in events if _cookieless(e)} - batch.salts.keys()

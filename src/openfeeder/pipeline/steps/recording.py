@@ -1,17 +1,18 @@
-"""Record step: writes every visit the batch started or extended through
+"""Recording step: writes every visit the batch started or extended through
 ``services.visits.record_visits_in`` (the one write path for visits, the demo's too), in the
 batch's transaction. A visit seen before is replaced, so its leads' statistics stay exact."""
 
 from __future__ import annotations
 
-from openfeeder.pipeline.model import Batch, DropReason, Event
+from openfeeder.domain.drops import DropReason
+from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps.base import Step
 from openfeeder.services.visits import record_visits_in
 from openfeeder.store import pipeline as store
 
 
-class Record(Step):
-    name = "record"
+class RecordingStep(Step):
+    name = "recording"
 
     def run(self, batch: Batch, event: Event) -> Event | DropReason:
         batch.visits[event.visit.visit_id] = event.visit

@@ -1,4 +1,4 @@
-"""Identify step: the company behind each new visit, through the identify package's resolver
+"""Identification step: the company behind each new visit, through the identify package's resolver
 chain. One call per account per batch carries every IP that starts a visit; the answer is
 kept in the visit's session, so the visit's later hits are never identified again. Visits
 of unknown companies, and the chain's drops (own traffic, excluded countries or hostnames,
@@ -10,32 +10,24 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from openfeeder.pipeline.model import (
-    Batch,
-    DropReason,
-    Event,
-    Identification,
-    Session,
-    TransientError,
-)
+from openfeeder.domain.drops import DropReason
+from openfeeder.pipeline.model import Batch, Event, Identification, Session, TransientError
 from openfeeder.pipeline.steps.base import Step
 
-# The identify package's drop reasons; anything else it might add reads as unidentified.
-CHAIN_DROPS = {
-    reason.value: reason
-    for reason in (
-        DropReason.OWN_TRAFFIC,
-        DropReason.EXCLUDED_COUNTRY,
-        DropReason.EXCLUDED_HOSTNAME,
-        DropReason.ISP,
-        DropReason.MOBILE,
-        DropReason.HOSTING,
+
+class IdentificationStep(Step):
+    name = "identification"
+    drops = frozenset(
+        {
+            DropReason.OWN_TRAFFIC,
+            DropReason.EXCLUDED_COUNTRY,
+            DropReason.EXCLUDED_HOSTNAME,
+            DropReason.ISP,
+            DropReason.MOBILE,
+            DropReason.HOSTING,
+            DropReason.UNIDENTIFIED,
+        }
     )
-}
-
-
-class Identify(Step):
-    name = "identify"
 
     def prepare(self, batch: Batch, events: Sequence[Event]) -> None:
         wanted: dict[int, set[str]] = {}
@@ -67,7 +59,7 @@ class Identify(Step):
 def apply(session: Session, answer: Identification | None) -> None:
     """Record in a new visit's session who it is, or why it is dropped."""
     if answer is not None and answer.drop_reason:
-        session.drop = CHAIN_DROPS.get(answer.drop_reason, DropReason.UNIDENTIFIED)
+        session.drop = answer.drop_reason
     elif answer is None or answer.company_id is None:
         session.drop = DropReason.UNIDENTIFIED
     else:

@@ -1,4 +1,4 @@
-"""Locate step: where a new identified visit came from. The identification usually knows
+"""Location step: where a new identified visit came from. The identification usually knows
 (the identify package reads the City database for its country rules); when it does not, the
 IP is looked up in the MMDB City database if one is configured; else the location is
 unknown."""
@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from openfeeder.domain.drops import DropReason
 from openfeeder.identify.geo import UNKNOWN_LOCATION
 from openfeeder.identify.ranges import parse_ip
-from openfeeder.pipeline.model import Batch, DropReason, Event
+from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps.base import Step
 
 
-class Locate(Step):
-    name = "locate"
+class LocationStep(Step):
+    name = "location"
 
     def prepare(self, batch: Batch, events: Sequence[Event]) -> None:
         city = batch.tools.city
