@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
@@ -122,6 +124,7 @@ def test_wrong_method_is_405(api: TestClient, builder: Builder) -> None:
     response = api.delete("/accounts", headers=auth(member.token))
     assert response.status_code == 405
     assert error_of(response)["status"] == "405"
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}  # RFC 9110
 
 
 @pytest.mark.parametrize(
@@ -134,6 +137,18 @@ def test_wrong_method_is_405(api: TestClient, builder: Builder) -> None:
         ("start_date=2026-02-01&end_date=2026-01-01", "start_date"),
         ("start_date=2026-01-01&end_date=2026-01-31&page[number]=0", "page[number]"),
         ("start_date=2026-01-01&end_date=2026-01-31&page[number]=x", "page[number]"),
+        # Unicode digits: "²" made int() fail (a 500); Arabic-Indic and full-width ones read
+        # as ASCII digits. Only [0-9] are digits here.
+        ("start_date=2026-01-01&end_date=2026-01-31&page[number]=%C2%B2", "page[number]"),
+        ("start_date=2026-01-01&end_date=2026-01-31&page[size]=%C2%B2", "page[size]"),
+        ("start_date=2026-01-01&end_date=2026-01-31&page[size]=%D9%A2", "page[size]"),
+        ("start_date=2026-01-01&end_date=2026-01-31&page[size]=%EF%BC%92", "page[size]"),
+        ("start_date=2026-01-01&end_date=2026-01-31&page[number]=99999999999", "page[number]"),
+        ("start_date=%D9%A2026-01-01&end_date=2026-01-31", "start_date"),
+        # Control characters never reach the store (PostgreSQL cannot hold NUL in text).
+        ("start_date=2026-01-01%00&end_date=2026-01-31", "start_date"),
+        ("start_date=2026-01-01&end_date=2026-01-31&custom%00=1", "custom?"),
+        ("start_date=2026-01-01&end_date=2026-01-31&fields[leads]=name%0A", "fields[leads]"),
         ("start_date=2026-01-01&end_date=2026-01-31&page[size]=101", "page[size]"),
         ("start_date=2026-01-01&end_date=2026-01-31&page[size]=0", "page[size]"),
         ("start_date=2026-01-01&end_date=2026-01-31&fields[leads]=name,bogus", "fields[leads]"),
@@ -180,6 +195,7 @@ def test_crash_is_a_500_json_api_error_without_a_stack_trace(
     assert response.status_code == 500
     error = error_of(response)
     assert error["status"] == "500"
+    assert response.headers["connection"] == "close"  # the server closes it after a crash
     assert "Traceback" not in response.text
     assert "lead_day_stats" not in response.text
 
@@ -190,3 +206,95 @@ def test_any_accept_header_is_served(api: TestClient, builder: Builder) -> None:
         response = api.get("/accounts", headers=auth(member.token) | {"Accept": accept})
         assert response.status_code == 200
         assert response.headers["content-type"] == MEDIA
+
+
+@pytest.mark.parametrize("digit", ["%C2%B2", "%D9%A2", "%EF%BC%92", "%E2%91%A1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/{}",
+        "/accounts/{}/custom-feeds",
+        "/accounts/{}/leads?start_date=2026-01-01&end_date=2026-01-31",
+        "/accounts/{}/visits?start_date=2026-01-01&end_date=2026-01-31",
+        "/accounts/{}/website-tracking-script",
+    ],
+)
+def test_an_account_id_of_unicode_digits_is_no_account(
+    api: TestClient, builder: Builder, digit: str, path: str
+) -> None:
+    # Account 2 exists and is the member's: "٢" and "２" must not reach it.
+    member = builder.user()
+    builder.account(member)
+    second = builder.account(member)
+    assert second.id == 2
+    response = api.get(path.format(digit), headers=auth(member.token))
+    assert response.status_code == 403
+    assert error_of(response)["status"] == "403"
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/accounts/{a}/leads/%00", "lead_id"),
+        ("/accounts/{a}/leads/%00/visits", "lead_id"),
+        ("/accounts/{a}/custom-feeds/%00", "feed_id"),
+        ("/accounts/%00", "account_id"),
+        ("/export-requests/%00", "export_id"),
+        ("/export-feed/%00", "export_id"),
+        ("/download/%00", "file_name"),
+    ],
+)
+def test_a_nul_in_a_path_id_is_400_naming_it(
+    api: TestClient, builder: Builder, path: str, parameter: str
+) -> None:
+    member = builder.user()
+    account = builder.account(member)
+    response = api.get(path.format(a=account.id), headers=auth(member.token))
+    assert response.status_code == 400, response.text
+    assert error_of(response)["source"] == {"parameter": parameter}
+
+
+def test_a_nul_in_an_export_body_is_400(api: TestClient, builder: Builder) -> None:
+    member = builder.user()
+    account = builder.account(member)
+    body = {
+        "account_id": str(account.id),
+        "custom_feed_id": "all_leads\u0000",
+        "start_date": "2026-01-01",
+        "end_date": "2026-01-31",
+    }
+    response = api.post("/export-requests", json=body, headers=auth(member.token))
+    assert response.status_code == 400, response.text
+    assert error_of(response)["source"] == {"parameter": "custom_feed_id"}
+
+
+def test_unicode_digits_in_an_export_body_are_no_account(api: TestClient, builder: Builder) -> None:
+    member = builder.user()
+    builder.account(member)
+    builder.account(member)
+    response = api.post(
+        "/export-requests",
+        json={
+            "account_id": "\u0662",
+            "custom_feed_id": "all_leads",
+            "start_date": "2026-01-01",
+            "end_date": "2026-01-31",
+        },
+        headers=auth(member.token),
+    )
+    assert response.status_code == 403, response.text
+
+
+def test_page_links_are_built_from_the_path_as_sent(api: TestClient, builder: Builder) -> None:
+    member = builder.user()
+    account = builder.account(member)
+    # "%6C" is "l": the decoded path is the same route; the links repeat what was sent, and
+    # every character in them is one a URI may hold.
+    sent = f"/accounts/{account.id}/%6Ceads"
+    response = api.get(
+        f"{sent}?start_date=2026-01-01&end_date=2026-01-31", headers=auth(member.token)
+    )
+    assert response.status_code == 200
+    link = response.json()["links"]["self"]
+    assert link.startswith(f"http://testserver{sent}?")
+    assert re.fullmatch(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", link)

@@ -307,6 +307,11 @@ def test_a_resent_event_is_acknowledged_and_stored_once(
         (encode(event(clientEventId="nope")), "bad_client_event_id"),
         (encode(event(context={"pageUrl": "file:///etc/passwd"})), "bad_page_url"),
         ("", "missing_data"),
+        (encode(event(event=[])), "bad_event"),
+        (encode(event(event={})), "bad_event"),
+        # Acknowledged once and then never recordable on PostgreSQL: refused at the edge.
+        (encode(event(context={"pageUrl": "https://www.example.com/\u0000"})), "bad_field"),
+        (encode(event(properties={"note": "\u0000"})), "bad_field"),
     ],
 )
 def test_a_bad_payload_is_400_naming_the_reason_and_counted(

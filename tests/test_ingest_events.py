@@ -69,6 +69,13 @@ def test_url_safe_unpadded_and_space_mangled_base64_decode() -> None:
     assert events.decode(standard.encode()) == json.loads(raw)
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"n": value}
+    return value
+
+
 BAD: list[tuple[str, Any]] = [
     ("missing_data", ""),
     ("bad_base64", "not base64!"),
@@ -95,6 +102,24 @@ BAD: list[tuple[str, Any]] = [
     ("bad_field", encode(event(foreignCookies=[{"type": "AMCV"}]))),
     ("bad_field", encode(event(properties=[]))),
     ("bad_field", encode(event(clientTimestamp=1700000000))),
+    # An unhashable event type once made the membership test raise (a 500).
+    ("bad_event", encode(event(event=[]))),
+    ("bad_event", encode(event(event={}))),
+    ("bad_event", encode(event(event=None))),
+    # U+0000 anywhere, and control characters in the fields visits are made of: PostgreSQL
+    # could not store them, so such a hit was acknowledged and then never recorded.
+    ("bad_field", encode(event(context={"pageUrl": "https://x.example/\u0000"}))),
+    ("bad_field", encode(event(context={"pageUrl": "https://x.example/a\u0007b"}))),
+    (
+        "bad_field",
+        encode(event(context={"pageUrl": "https://x/", "referrer": "https://r/\u001b"})),
+    ),
+    ("bad_field", encode(event(context={"pageUrl": "https://x/", "pageTitle": "a\u0000"}))),
+    ("bad_field", encode(event(properties={"k": "v\u0000"}))),
+    ("bad_field", encode(event(properties={"k\u0000": "v"}))),
+    ("bad_field", encode(event(properties={"deep": [[{"x": ["\u0000"]}]]}))),
+    ("bad_field", encode(event(gaClientIds=["1.2\u0000"]))),
+    ("bad_field", encode(event(properties=_nested(40)))),
 ]
 
 
@@ -116,6 +141,12 @@ def test_an_event_over_the_limit_is_too_large() -> None:
     data = encode(event(properties={"blob": "x" * 2000}))
     assert reason(data, limit=1024) == "too_large"
     assert events.parse(data, limit=4096).properties["blob"] == "x" * 2000
+
+
+def test_a_title_may_carry_tabs_and_line_breaks() -> None:
+    title = "Pricing\t–\nPlans"
+    parsed = events.parse(encode(event(context={"pageUrl": "https://x/", "pageTitle": title})))
+    assert parsed.page_title == title
 
 
 def test_unknown_fields_are_kept_for_later_use() -> None:

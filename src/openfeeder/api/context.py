@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote, quote_from_bytes
 
 from starlette.requests import Request
 
@@ -11,6 +12,9 @@ from openfeeder.domain.models import Account, User
 from openfeeder.services import access
 from openfeeder.services.container import Services
 from openfeeder.store.db import Database
+
+# RFC 3986 path characters, and "%" so that escapes already in the path stay as they are.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
 @dataclass
@@ -34,6 +38,15 @@ class Context:
     def base_url(self) -> str:
         public = self.services.settings.public_url
         return (public or str(self.request.base_url)).rstrip("/")
+
+    @property
+    def path_as_sent(self) -> str:
+        """The request path percent-encoded as the client sent it, for links: the decoded path
+        may hold characters that a URI cannot (links built from it would be invalid)."""
+        raw = self.request.scope.get("raw_path")
+        if not isinstance(raw, bytes):
+            return quote(self.request.url.path, safe=_PATH_SAFE)
+        return quote_from_bytes(raw.split(b"?", 1)[0], safe=_PATH_SAFE)
 
     def url(self, path: str) -> str:
         return self.base_url + path

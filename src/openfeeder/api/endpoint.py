@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from openfeeder.api import params
 from openfeeder.api.admission import admit
 from openfeeder.api.context import Context
 from openfeeder.api.errors import error_response
@@ -61,6 +62,9 @@ def _run(endpoint: Endpoint, request: Request, body: dict[str, str] | Openfeeder
         if isinstance(body, OpenfeederError):
             raise body  # an unreadable body still counted against the rate limit above
         query = dict(request.query_params)
+        params.refuse_control_characters(request.path_params)
+        params.refuse_control_characters(query)
+        params.refuse_control_characters(body)
         ctx = Context(
             request=request,
             services=services,

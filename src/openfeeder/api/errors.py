@@ -43,6 +43,7 @@ async def http_exception(request: Request, exc: Exception) -> Response:
             if exc.status_code == 404
             else MethodNotAllowed("This method is not allowed on this path.")
         )
+        error.headers.update(exc.headers or {})  # Allow, on a 405 (RFC 9110)
         return await run_in_threadpool(_limited_error, request, error)
     return JSONAPIResponse(
         {"errors": [{"status": str(exc.status_code), "title": exc.detail}]}, exc.status_code
@@ -62,4 +63,8 @@ def _limited_error(request: Request, error: OpenfeederError) -> Response:
 
 async def server_error(_request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(OpenfeederError("The server could not process the request."))
+    # The server closes the connection after an unhandled error; say so, so a client with a
+    # kept-alive connection does not send its next request into a closed socket.
+    error = OpenfeederError("The server could not process the request.")
+    error.headers["Connection"] = "close"
+    return error_response(error)

@@ -18,7 +18,7 @@ _CARRIED = ("start_date", "end_date", "custom_feed_id")
 
 def _paged(ctx: Context, page: Page, number: int, size: int, data: list[dict[str, Any]]) -> Any:
     carried = {k: v for k, v in ctx.params.items() if k in _CARRIED or k.startswith("fields[")}
-    url = ctx.url(ctx.request.url.path)
+    url = ctx.url(ctx.path_as_sent)
     locations = [item.location for item in page.items]
     return {
         "data": data,

@@ -7,10 +7,22 @@ from collections.abc import Mapping
 from datetime import date
 
 from openfeeder.domain.errors import BadRequest
+from openfeeder.domain.ids import whole_number
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# C0 controls (NUL included) and DEL: no parameter of ours can hold one, and PostgreSQL's
+# text types cannot store NUL at all, so they are refused before anything reaches the store.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+
+
+def refuse_control_characters(params: Mapping[str, str]) -> None:
+    """400 naming the first parameter whose name or value holds a control character."""
+    for name, value in params.items():
+        if _CONTROL.search(name) or _CONTROL.search(value):
+            shown = _CONTROL.sub("?", name)
+            raise BadRequest(f"{shown} must not contain control characters.", shown)
 
 
 def required(params: Mapping[str, str], name: str) -> str:
@@ -41,10 +53,12 @@ def _whole(params: Mapping[str, str], name: str, default: int, low: int, high: i
     raw = params.get(name)
     if raw is None:
         return default
-    if not raw.strip().isdigit() or not low <= int(raw) <= high:
-        bounds = f"between {low} and {high}" if high < 10**9 else f"at least {low}"
-        raise BadRequest(f"{name} must be a whole number {bounds}, got {raw!r}.", name)
-    return int(raw)
+    number = whole_number(raw.strip(), len(str(high)))
+    if number is None or not low <= number <= high:
+        raise BadRequest(
+            f"{name} must be a whole number between {low} and {high}, got {raw!r}.", name
+        )
+    return number
 
 
 def paging(params: Mapping[str, str]) -> tuple[int, int]:

@@ -10,7 +10,7 @@ import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 from urllib.parse import urlsplit
 
 import orjson
@@ -44,6 +44,10 @@ SCRIPT_ID = re.compile(r"[0-9A-Za-z]{1,32}")
 MAX_URL = 4096
 MAX_TEXT = 1024
 MAX_IDS = 10
+MAX_DEPTH = 32  # nesting of the free-form properties; real ones are flat
+# A browser percent-encodes controls in URLs; a title may carry tabs and line breaks.
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -107,7 +111,7 @@ def parse(data: str | bytes, sid: str | None = None, limit: int | None = None) -
 def validate(raw: Mapping[str, Any], sid: str | None = None) -> TrackerEvent:
     """Check the fields the rest of the system relies on; unknown fields are kept as sent."""
     kind = raw.get("event")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         raise BadEvent("bad_event", f"event must be one of {', '.join(sorted(EVENT_TYPES))}")
     event_id = raw.get("clientEventId")
     if not isinstance(event_id, str) or not CLIENT_EVENT_ID.fullmatch(event_id):
@@ -152,8 +156,14 @@ def validate(raw: Mapping[str, Any], sid: str | None = None) -> TrackerEvent:
     properties = raw.get("properties", {})
     if not isinstance(properties, dict):
         raise BadEvent("bad_field", "properties must be an object")
+    _refuse_nul(raw)
+    for label, text in (("context.pageUrl", page_url), ("context.referrer", referrer)):
+        if _URL_CONTROL.search(text):
+            raise BadEvent("bad_field", f"{label} must not contain control characters")
+    if _TEXT_CONTROL.search(title):
+        raise BadEvent("bad_field", "context.pageTitle must not contain control characters")
     return TrackerEvent(
-        type=kind,  # checked against EVENT_TYPES above
+        type=cast(EventType, kind),  # checked against EVENT_TYPES above
         client_event_id=event_id.lower(),
         script_id=script_id,
         lf_client_id=client_id,
@@ -188,6 +198,23 @@ def adobe_ids(foreign_cookies: list[Any]) -> list[dict[str, str]]:
         if ids:
             found.append(ids)
     return found
+
+
+def _refuse_nul(value: object, depth: int = 0) -> None:
+    """U+0000 anywhere in the event, names included: PostgreSQL's text types cannot hold it,
+    so a hit carrying one could be acknowledged but never recorded."""
+    if depth > MAX_DEPTH:
+        raise BadEvent("bad_field", f"the event nests deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BadEvent("bad_field", "the event must not contain U+0000")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, depth)
+            _refuse_nul(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item, depth + 1)
 
 
 def _is_web_url(value: object) -> bool:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from openfeeder.domain.errors import BadRequest
+from openfeeder.domain.ids import whole_number
 
 
 class Criterion(StrEnum):
@@ -103,7 +104,7 @@ def parse_criteria(raw: Any) -> list[FeedCriterion]:
         value = item.get("search_value")
         if value is None or value == "":
             raise BadRequest(f"{where}.search_value is required", parameter="criteria")
-        if kind in NUMERIC and not str(value).isdigit():
+        if kind in NUMERIC and whole_number(str(value)) is None:
             raise BadRequest(
                 f"{where}.search_value must be a whole number for {kind.value}",
                 parameter="criteria",

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+# ASCII only: str.isdigit() also accepts "²", "٢" and "２", which int() either refuses (a 500)
+# or reads as 2 (another account's id).
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def whole_number(text: str, max_digits: int = 18) -> int | None:
+    """``text`` as a non-negative integer when it is 1 to ``max_digits`` ASCII digits (no
+    sign, no blanks); None otherwise."""
+    if len(text) > max_digits or not _DIGITS.fullmatch(text):
+        return None
+    return int(text)
 
 
 def base58(data: bytes) -> str:

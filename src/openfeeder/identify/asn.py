@@ -19,6 +19,7 @@ from maxminddb.errors import InvalidDatabaseError
 
 from openfeeder.domain.drops import DropReason
 from openfeeder.domain.errors import OpenfeederError
+from openfeeder.domain.ids import whole_number
 from openfeeder.identify.outcome import Match
 from openfeeder.identify.ranges import IPAddress
 from openfeeder.store import identify as store
@@ -112,10 +113,10 @@ def parse_asn(value: object) -> int | None:
     if isinstance(value, int):
         number = value
     elif isinstance(value, str):
-        text = value.strip().upper().removeprefix("AS")
-        if not text.isdigit():
+        parsed = whole_number(value.strip().upper().removeprefix("AS"), 10)
+        if parsed is None:
             return None
-        number = int(text)
+        number = parsed
     else:
         return None
     return number if 0 < number <= _MAX_ASN else None

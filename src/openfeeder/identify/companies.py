@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from openfeeder.domain.errors import BadRequest
+from openfeeder.domain.ids import whole_number
 from openfeeder.domain.models import Company
 from openfeeder.identify.asn import organization_key, parse_asn
 from openfeeder.identify.ranges import IPNetwork, network_bounds, plain_network
@@ -66,10 +67,10 @@ def _whole(value: Any) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise _Invalid(f"must be a whole number, got {value!r}")
-    text = str(value).strip()
-    if not text.isdigit():
+    number = whole_number(str(value).strip())
+    if number is None:
         raise _Invalid(f"must be a whole number ≥ 0, got {value!r}")
-    return int(text)
+    return number
 
 
 def _domain(value: Any) -> str | None:

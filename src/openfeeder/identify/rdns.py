@@ -21,6 +21,7 @@ import sqlalchemy as sa
 import tldextract
 
 from openfeeder.domain.errors import OpenfeederError
+from openfeeder.domain.ids import whole_number
 from openfeeder.identify.outcome import Match
 from openfeeder.identify.ranges import IPAddress
 from openfeeder.store import identify as store
@@ -167,10 +168,10 @@ def parse_server(text: str) -> tuple[str, int]:
         host, _, rest = value[1:].partition("]")
         if rest:
             port_text = rest.removeprefix(":")
-            port = int(port_text) if port_text.isdigit() else -1
+            port = whole_number(port_text, 5) or -1
     elif value.count(":") == 1:
         host, _, port_text = value.partition(":")
-        port = int(port_text) if port_text.isdigit() else -1
+        port = whole_number(port_text, 5) or -1
     if not host or not 0 < port < 65536:
         raise OpenfeederError(f"OPENFEEDER_DNS_SERVERS: {text!r} is not host or host:port")
     try:

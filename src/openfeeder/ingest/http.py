@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from openfeeder.domain import events
 from openfeeder.domain.errors import RateLimited
+from openfeeder.domain.ids import whole_number
 from openfeeder.ingest import script
 from openfeeder.ingest.append import IncomingHit, Ingestor, IngestUnavailable
 from openfeeder.ratelimit import MemoryCounter, RateLimiter
@@ -79,8 +80,8 @@ async def _event_data(request: Request, max_event: int) -> str | bytes:
     too_large = Refused(413, "too_large", f"the event is larger than {max_event} bytes")
     data = request.query_params.get("data")
     if request.method == "POST" and not data:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        declared = whole_number(request.headers.get("content-length", ""))
+        if declared is not None and declared > limit:
             raise too_large
         body = bytearray()
         async for chunk in request.stream():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openfeeder.domain.errors import Forbidden, PremiumRequired, Unauthorized
-from openfeeder.domain.ids import hash_token
+from openfeeder.domain.ids import hash_token, whole_number
 from openfeeder.domain.models import Account, User
 from openfeeder.store import accounts as store
 from openfeeder.store.db import Database
@@ -25,10 +25,11 @@ def authenticate(db: Database, token: str | None) -> User:
 def account_for(db: Database, user: User, account_id: str) -> Account:
     """The account if the user is a member; 403 otherwise, whether or not it exists."""
     denied = Forbidden("You do not have access to this account.")
-    if not account_id.isdigit() or len(account_id) > 18:
+    number = whole_number(account_id)
+    if number is None:
         raise denied
     with db.read() as conn:
-        account = store.account_of_member(conn, user.id, int(account_id))
+        account = store.account_of_member(conn, user.id, number)
     if account is None:
         raise denied
     return account
