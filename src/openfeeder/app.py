@@ -23,13 +23,14 @@ from openfeeder.api.ratelimit import (
     export_limit,
 )
 from openfeeder.config import Settings
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.ingest import make_ingestor
 from openfeeder.jobs.queue import make_queue
 from openfeeder.pipeline import make_pipeline
 from openfeeder.store.db import Database
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Services:
     db = Database(settings.database_url)
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
     services = Services(
@@ -40,9 +41,12 @@ def build_services(settings: Settings) -> Services:
         export_limit=export_limit(settings.export_rate_limit_per_minute),
         queue=make_queue(settings, db),
         ingest=make_ingestor(settings, db),
+        clock=clock,
     )
     if settings.pipeline_in_process:
-        services.pipeline = make_pipeline(settings, db, identifier=services.identifier())
+        services.pipeline = make_pipeline(
+            settings, db, identifier=services.identifier(), clock=clock
+        )
     return services
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from openfeeder.api.jsonapi import Fieldsets
 from openfeeder.api.ratelimit import Limit, RateLimiter
 from openfeeder.config import Settings
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.domain.models import Account, User
 from openfeeder.identify import Identifier, make_identifier
 from openfeeder.services import access
@@ -28,6 +29,7 @@ class Services:
     # The tracker surface and the pipeline; None where a process runs neither.
     ingest: Any = None
     pipeline: Any = None
+    clock: Clock = SYSTEM_CLOCK
     _identifier: Identifier | None = None
     _identifier_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -36,7 +38,7 @@ class Services:
         it opens the MMDB files and loads the public suffix list."""
         with self._identifier_lock:
             if self._identifier is None:
-                self._identifier = make_identifier(self.settings)
+                self._identifier = make_identifier(self.settings, clock=self.clock)
             return self._identifier
 
     def close_identifier(self) -> None:

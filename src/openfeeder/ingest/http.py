@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import UTC, datetime
 from typing import Final
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -131,7 +130,7 @@ async def read_hit(request: Request, ingest: Ingestor) -> IncomingHit:
         user_agent=(headers.get("user-agent") or "")[:MAX_USER_AGENT] or None,
         accept_language=(headers.get("accept-language") or "")[:200] or None,
         request_meta={name: headers[name][:500] for name in META_HEADERS if name in headers},
-        received_at=datetime.now(UTC),
+        received_at=request.app.state.services.clock.now(),
     )
 
 
