@@ -15,6 +15,7 @@ from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.domain.models import Account, User
 from openfeeder.identify import Identifier, make_identifier
 from openfeeder.services import access
+from openfeeder.services.exports import ExportFiles
 from openfeeder.store.db import Database
 
 
@@ -26,6 +27,7 @@ class Services:
     api_limit: Limit
     export_limit: Limit
     queue: Any
+    export_files: ExportFiles
     # The tracker surface and the pipeline; None where a process runs neither.
     ingest: Any = None
     pipeline: Any = None
