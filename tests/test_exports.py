@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
+from starlette.testclient import TestClient
 
 from openfeeder.config import Settings
 from openfeeder.domain import ids
@@ -24,11 +25,13 @@ from openfeeder.domain.quality import Activity, quality
 from openfeeder.domain.representation import location_attributes
 from openfeeder.jobs.queue import JobQueue, make_queue
 from openfeeder.services import exports
+from openfeeder.services.urls import public_base_url
 from openfeeder.services.visits import record_visits, route_step
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import exports as store
 from openfeeder.store import schema
 from openfeeder.store.db import Database
+from tests.conftest import auth
 from tests.factories import BOSTON, HELSINKI, Builder, Member
 
 FIRST, LAST = date(2026, 1, 1), date(2026, 1, 31)
@@ -309,6 +312,43 @@ def test_the_clock_stamps_the_request_and_the_job_its_expiry(
     assert exports.download_file(db, files, done.file_name, clock=clock).is_file()
     with pytest.raises(NotFound):
         exports.download_file(db, files, done.file_name)
+
+
+def test_an_export_requested_through_the_api_links_to_the_apis_base_url(
+    api: TestClient,
+    db: Database,
+    settings: Settings,
+    files: exports.ExportFiles,
+    builder: Builder,
+    account: Account,
+    member: Member,
+) -> None:
+    assert settings.public_url is None  # so the API's links come from the request
+    builder.visits(account, builder.companies(1))
+    interval = {"start_date": str(FIRST), "end_date": str(LAST)}
+    leads = api.get(f"/accounts/{account.id}/leads", params=interval, headers=auth(member.token))
+    link = leads.json()["data"][0]["attributes"]["view_in_leadfeeder"]
+    api_base = link.split("/app/")[0]
+    assert api_base == "http://testserver"
+
+    form = {"account_id": str(account.id), "custom_feed_id": "all_leads", **interval}
+    created = api.post("/export-requests", data=form, headers=auth(member.token))
+    assert created.status_code == 201
+    with db.read() as conn:
+        request = store.get(conn, created.json()["data"]["id"])
+    assert request is not None
+    # The job runs without a request (here, outside the app): it builds the file's links
+    # from the recorded address, not from the host and port `serve` would listen on.
+    assert public_base_url(settings, request.request_base_url) == api_base
+    assert public_base_url(settings, None) == f"http://{settings.host}:{settings.port}"
+
+    exports.run_export(db, settings, files, request.id)
+    status = api.get(f"/export-feed/{request.id}", headers=auth(member.token)).json()
+    download = status["data"]["attributes"]["download_url"]
+    assert download.startswith(api_base + "/download/")
+    report = api.get(download.removeprefix(api_base))
+    assert report.status_code == 200
+    assert [row["id"] for row in report.json()["data"]] == [leads.json()["data"][0]["id"]]
 
 
 def test_get_export_is_not_found_outside_the_users_accounts(

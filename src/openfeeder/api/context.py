@@ -16,6 +16,7 @@ from openfeeder.domain.models import Account, User
 from openfeeder.identify import Identifier, make_identifier
 from openfeeder.services import access
 from openfeeder.services.exports import ExportFiles
+from openfeeder.services.urls import public_base_url
 from openfeeder.store.db import Database
 
 
@@ -69,8 +70,7 @@ class Context:
 
     @property
     def base_url(self) -> str:
-        public = self.services.settings.public_url
-        return (public or str(self.request.base_url)).rstrip("/")
+        return public_base_url(self.services.settings, str(self.request.base_url))
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -23,6 +23,7 @@ def create_export(ctx: Context) -> Response:
         feed.id,
         first,
         last,
+        request_base_url=str(ctx.request.base_url),
         clock=ctx.services.clock,
     )
     body = {"data": resources.export_request(item, ctx.base_url, ctx.fields)}

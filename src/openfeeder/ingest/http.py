@@ -23,6 +23,7 @@ from openfeeder.api.ratelimit import MemoryCounter, RateLimiter
 from openfeeder.domain.errors import RateLimited
 from openfeeder.ingest import events, script
 from openfeeder.ingest.append import IncomingHit, Ingestor, IngestUnavailable
+from openfeeder.services.urls import public_base_url
 
 PIXEL: Final = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 CORS: Final = {"Access-Control-Allow-Origin": "*"}
@@ -178,10 +179,8 @@ async def tracker_script(request: Request) -> Response:
             404,
             headers=NO_STORE,
         )
-    base = ingest.settings.public_url or str(request.base_url)
-    rendered = script.render(
-        script.TrackerConfig(script_id=match[1], endpoint=base.rstrip("/") + "/tr")
-    )
+    base = public_base_url(ingest.settings, str(request.base_url))
+    rendered = script.render(script.TrackerConfig(script_id=match[1], endpoint=base + "/tr"))
     headers = CORS | {
         # Short: a changed setting reaches visitors within minutes; ETag makes rechecks cheap.
         "Cache-Control": "public, max-age=300",

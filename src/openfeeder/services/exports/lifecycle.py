@@ -27,6 +27,7 @@ from openfeeder.domain.models import Account, ExportRequest, User
 from openfeeder.services.exports.files import FILE_NAME, ExportFiles, new_file_name
 from openfeeder.services.exports.report import write_report
 from openfeeder.services.feeds import get_feed
+from openfeeder.services.urls import public_base_url
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import exports as store
 from openfeeder.store.db import Database
@@ -48,10 +49,6 @@ class ExportQueue(Protocol):
     def enqueue_export(self, export_id: str) -> None: ...
 
 
-def app_url(settings: Settings) -> str:
-    return settings.public_url or f"http://{settings.host}:{settings.port}"
-
-
 # ── requests ─────────────────────────────────────────────────────────────────────────────
 
 
@@ -64,9 +61,14 @@ def create_export(
     first: date,
     last: date,
     *,
+    request_base_url: str | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> ExportRequest:
-    """Record a pending export (feed and dates already validated) and enqueue its job."""
+    """Record a pending export (feed and dates already validated) and enqueue its job.
+
+    ``request_base_url`` is the base URL of the API request asking for it: the job runs
+    without a request, maybe in another process, and builds the file's links from it.
+    """
     request = ExportRequest(
         id=str(uuid.uuid4()),
         account_id=account.id,
@@ -80,6 +82,7 @@ def create_export(
         file_name=None,
         created_at=clock.now(),
         expires_at=None,
+        request_base_url=request_base_url,
     )
     # Committed before enqueueing: a worker may pick the job up at once and must find the row.
     with db.write() as conn:
@@ -302,7 +305,7 @@ def _write_file(
             request.start_date,
             request.end_date,
             criteria,
-            app_url(settings),
+            public_base_url(settings, request.request_base_url),
             check,
         )
         draft.publish(file_name)
