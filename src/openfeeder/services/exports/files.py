@@ -30,6 +30,8 @@ ORPHAN_AFTER = timedelta(hours=1)
 # Names looked up in the store at once while purging.
 PURGE_BATCH = 500
 
+# What ``new_file_name`` makes: any other name is not an export file, so downloads never
+# reach it and purging leaves it alone.
 FILE_NAME = re.compile(r"[0-9a-f]{32}\.json")
 
 LiveFiles = Callable[[list[str]], set[str]]
@@ -53,6 +55,8 @@ class Draft(Protocol):
 
 
 class ExportFiles(Protocol):
+    """The store of export files that the API serves from and the jobs write to."""
+
     def draft(self, export_id: str) -> AbstractContextManager[Draft]:
         """A draft of this export's file; whatever was not published is gone on exit."""
         ...
