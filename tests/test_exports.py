@@ -14,29 +14,39 @@ from typing import Any
 
 import orjson
 import pytest
+from starlette.testclient import TestClient
 
 from openfeeder.config import Settings
 from openfeeder.domain import ids
+from openfeeder.domain.clock import FixedClock
 from openfeeder.domain.errors import NotFound
 from openfeeder.domain.models import Account, Company, ExportRequest, Location, NewVisit
 from openfeeder.domain.quality import Activity, quality
 from openfeeder.domain.representation import location_attributes
 from openfeeder.jobs.queue import JobQueue, make_queue
 from openfeeder.services import exports
+from openfeeder.services.urls import public_base_url
 from openfeeder.services.visits import record_visits, route_step
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import exports as store
 from openfeeder.store import schema
 from openfeeder.store.db import Database
+from tests.conftest import auth
 from tests.factories import BOSTON, HELSINKI, Builder, Member
 
 FIRST, LAST = date(2026, 1, 1), date(2026, 1, 31)
 
 
 @pytest.fixture
-def queue(settings: Settings, db: Database) -> Iterator[JobQueue]:
+def files(settings: Settings) -> exports.ExportFiles:
+    """The export files of the settings: a directory under the test's data directory."""
+    return exports.make_export_files(settings)
+
+
+@pytest.fixture
+def queue(settings: Settings, db: Database, files: exports.ExportFiles) -> Iterator[JobQueue]:
     """The real queue of the settings (SQLite storage here), retrying without delay."""
-    jobs = make_queue(settings, db, retry_delay=0)
+    jobs = make_queue(settings, db, files=files, retry_delay=0)
     yield jobs
     jobs.stop()
 
@@ -139,6 +149,7 @@ def test_export_file_is_the_seed_sample_report(
     builder: Builder,
     account: Account,
     member: Member,
+    files: exports.ExportFiles,
 ) -> None:
     (acme,) = builder.companies(
         1,
@@ -212,7 +223,7 @@ def test_export_file_is_the_seed_sample_report(
     assert request.expires_at is not None
     expected_expiry = datetime.now(UTC) + timedelta(days=settings.export_ttl_days)
     assert abs(request.expires_at - expected_expiry) < timedelta(minutes=1)
-    assert exports.download_file(db, settings, request.file_name).read_bytes().startswith(b"{")
+    assert exports.download_file(db, files, request.file_name).read_bytes().startswith(b"{")
     assert [p.name for p in (settings.data_dir / "exports").iterdir()] == [request.file_name]
 
 
@@ -263,13 +274,81 @@ def test_running_an_export_again_changes_nothing(
     builder: Builder,
     account: Account,
     member: Member,
+    files: exports.ExportFiles,
 ) -> None:
     builder.visits(account, builder.companies(2))
     done = export_and_run(db, queue, account, member)
-    exports.run_export(db, settings, done.id)
-    exports.run_export(db, settings, "no-such-export")
+    exports.run_export(db, settings, files, done.id)
+    exports.run_export(db, settings, files, "no-such-export")
     assert exports.get_export(db, member.user, done.id) == done
     assert len(list((settings.data_dir / "exports").iterdir())) == 1
+
+
+def test_the_clock_stamps_the_request_and_the_job_its_expiry(
+    db: Database,
+    settings: Settings,
+    files: exports.ExportFiles,
+    builder: Builder,
+    account: Account,
+    member: Member,
+) -> None:
+    builder.visits(account, builder.companies(1))
+    clock = FixedClock(datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC))
+    queue = make_queue(settings, db, files=files, clock=clock, retry_delay=0)
+    try:
+        request = exports.create_export(
+            db, queue, account, member.user, "all_leads", FIRST, LAST, clock=clock
+        )
+        assert request.created_at == clock.now()
+        clock.advance(timedelta(minutes=5))
+        assert queue.run_pending() == 1  # the job runs on the queue's clock
+    finally:
+        queue.stop()
+    done = exports.get_export(db, member.user, request.id)
+    assert done.created_at == datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert done.expires_at == clock.now() + timedelta(days=settings.export_ttl_days)
+    assert done.file_name is not None
+    # Expired by the real clock long ago, but not by the one the service is given.
+    assert exports.download_file(db, files, done.file_name, clock=clock).is_file()
+    with pytest.raises(NotFound):
+        exports.download_file(db, files, done.file_name)
+
+
+def test_an_export_requested_through_the_api_links_to_the_apis_base_url(
+    api: TestClient,
+    db: Database,
+    settings: Settings,
+    files: exports.ExportFiles,
+    builder: Builder,
+    account: Account,
+    member: Member,
+) -> None:
+    assert settings.public_url is None  # so the API's links come from the request
+    builder.visits(account, builder.companies(1))
+    interval = {"start_date": str(FIRST), "end_date": str(LAST)}
+    leads = api.get(f"/accounts/{account.id}/leads", params=interval, headers=auth(member.token))
+    link = leads.json()["data"][0]["attributes"]["view_in_leadfeeder"]
+    api_base = link.split("/app/")[0]
+    assert api_base == "http://testserver"
+
+    form = {"account_id": str(account.id), "custom_feed_id": "all_leads", **interval}
+    created = api.post("/export-requests", data=form, headers=auth(member.token))
+    assert created.status_code == 201
+    with db.read() as conn:
+        request = store.get(conn, created.json()["data"]["id"])
+    assert request is not None
+    # The job runs without a request (here, outside the app): it builds the file's links
+    # from the recorded address, not from the host and port `serve` would listen on.
+    assert public_base_url(settings, request.request_base_url) == api_base
+    assert public_base_url(settings, None) == f"http://{settings.host}:{settings.port}"
+
+    exports.run_export(db, settings, files, request.id)
+    status = api.get(f"/export-feed/{request.id}", headers=auth(member.token)).json()
+    download = status["data"]["attributes"]["download_url"]
+    assert download.startswith(api_base + "/download/")
+    report = api.get(download.removeprefix(api_base))
+    assert report.status_code == 200
+    assert [row["id"] for row in report.json()["data"]] == [leads.json()["data"][0]["id"]]
 
 
 def test_get_export_is_not_found_outside_the_users_accounts(
@@ -292,23 +371,25 @@ def test_download_file_refuses_unknown_unfinished_and_expired_files(
     builder: Builder,
     account: Account,
     member: Member,
+    files: exports.ExportFiles,
 ) -> None:
     builder.visits(account, builder.companies(1))
     done = export_and_run(db, queue, account, member)
     assert done.file_name is not None
     assert done.expires_at is not None
-    path = exports.download_file(db, settings, done.file_name)
+    path = exports.download_file(db, files, done.file_name)
     assert path == settings.data_dir / "exports" / done.file_name
 
     for name in ("0" * 32 + ".json", "../jobs.db", "", done.file_name.upper(), done.file_name[:-5]):
         with pytest.raises(NotFound):
-            exports.download_file(db, settings, name)
+            exports.download_file(db, files, name)
     with pytest.raises(NotFound):
-        exports.download_file(db, settings, done.file_name, now=done.expires_at)
-    exports.download_file(db, settings, done.file_name, now=done.expires_at - timedelta(seconds=1))
+        exports.download_file(db, files, done.file_name, clock=FixedClock(done.expires_at))
+    just_before = FixedClock(done.expires_at - timedelta(seconds=1))
+    assert exports.download_file(db, files, done.file_name, clock=just_before) == path
     path.unlink()
     with pytest.raises(NotFound):
-        exports.download_file(db, settings, done.file_name)
+        exports.download_file(db, files, done.file_name)
 
 
 def block_exports_dir(settings: Settings) -> Path:
@@ -459,12 +540,17 @@ def test_an_export_never_picked_up_ends_failed(
 
 
 def test_a_duplicate_message_leaves_a_live_job_alone(
-    db: Database, settings: Settings, queue: JobQueue, account: Account, member: Member
+    db: Database,
+    settings: Settings,
+    queue: JobQueue,
+    account: Account,
+    member: Member,
+    files: exports.ExportFiles,
 ) -> None:
     request = exports.create_export(db, queue, account, member.user, "all_leads", FIRST, LAST)
     claim_as_dead_worker(db, request.id, 1, datetime.now(UTC))  # alive: heartbeat just now
     queue.run_pending()
-    exports.run_export(db, settings, request.id)
+    exports.run_export(db, settings, files, request.id)
     held = exports.get_export(db, member.user, request.id)
     assert (held.status, held.attempts) == ("pending", 1)
 
@@ -498,13 +584,12 @@ def test_the_heartbeat_keeps_a_claim_fresh_and_notices_a_takeover(
     request = exports.create_export(db, queue, account, member.user, "all_leads", FIRST, LAST)
     claimed_at = datetime.now(UTC) - timedelta(minutes=1)
     claim_as_dead_worker(db, request.id, 1, claimed_at)
-    with exports.Heartbeat(db, request.id, 1, every=0.02) as beat:
+    clock = FixedClock(claimed_at + timedelta(seconds=30))
+    with exports.Heartbeat(db, request.id, 1, clock=clock, every=0.02) as beat:
         deadline = time.monotonic() + 10
         while heartbeat_at(db, request.id) == claimed_at and time.monotonic() < deadline:
             time.sleep(0.02)
-        beating = heartbeat_at(db, request.id)
-        assert beating is not None
-        assert beating > claimed_at
+        assert heartbeat_at(db, request.id) == clock.now()  # the beat's time is the clock's
         beat.check()  # still ours
 
         claim_as_dead_worker(db, request.id, 2, datetime.now(UTC))  # presumed dead, re-run
@@ -522,6 +607,7 @@ def test_purge_removes_expired_and_orphaned_files_only(
     builder: Builder,
     account: Account,
     member: Member,
+    files: exports.ExportFiles,
 ) -> None:
     builder.visits(account, builder.companies(1))
     done = export_and_run(db, queue, account, member)
@@ -536,20 +622,22 @@ def test_purge_removes_expired_and_orphaned_files_only(
     unrelated.write_text("kept")
 
     now = datetime.now(UTC)
-    assert exports.purge_files(db, settings, now) == 0  # all recent, the export still valid
+    assert exports.purge_files(db, files, now) == 0  # all recent, the export still valid
     hour_later = now + exports.ORPHAN_AFTER + timedelta(minutes=1)
-    assert exports.purge_files(db, settings, hour_later) == 2
+    assert exports.purge_files(db, files, hour_later) == 2
     assert sorted(p.name for p in directory.iterdir()) == sorted([done.file_name, "README"])
-    assert exports.purge_files(db, settings, done.expires_at + timedelta(seconds=1)) == 1
+    assert exports.purge_files(db, files, done.expires_at + timedelta(seconds=1)) == 1
     assert [p.name for p in directory.iterdir()] == ["README"]
 
 
-def export_peak(db: Database, settings: Settings, request: ExportRequest) -> int:
+def export_peak(
+    db: Database, settings: Settings, files: exports.ExportFiles, request: ExportRequest
+) -> int:
     """Peak bytes allocated by Python while ``run_export`` runs."""
     gc.collect()
     tracemalloc.start()
     try:
-        exports.run_export(db, settings, request.id)
+        exports.run_export(db, settings, files, request.id)
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -568,7 +656,12 @@ def analyze(db: Database) -> None:
 
 
 def test_export_has_no_cap_and_memory_that_does_not_grow_with_the_leads(
-    db: Database, settings: Settings, queue: JobQueue, builder: Builder, member: Member
+    db: Database,
+    settings: Settings,
+    files: exports.ExportFiles,
+    queue: JobQueue,
+    builder: Builder,
+    member: Member,
 ) -> None:
     sizes = {"warm-up": 10, "small": 2_000, "large": 10_001}
     requests = {}
@@ -581,7 +674,9 @@ def test_export_has_no_cap_and_memory_that_does_not_grow_with_the_leads(
     queue.huey.storage.flush_queue()  # the test runs each job itself, under tracemalloc
     analyze(db)
     # The warm-up pays one-off costs (SQL compilation caches, lazy imports) before measuring.
-    peaks = {label: export_peak(db, settings, request) for label, request in requests.items()}
+    peaks = {
+        label: export_peak(db, settings, files, request) for label, request in requests.items()
+    }
 
     for label, count in sizes.items():
         body = read_file(settings, exports.get_export(db, member.user, requests[label].id))

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from openfeeder.config import Settings
+from openfeeder.domain.clock import FixedClock
 from openfeeder.domain.errors import OpenfeederError
 from openfeeder.identify import Identifier
 from openfeeder.identify.rdns import (
@@ -138,11 +139,11 @@ def test_answers_are_cached_until_they_expire(db: Database, settings: Settings) 
     acme = add_company(db, "Acme Oy", domain="acme.fi")
     zone = Zone()
     zone.add("81.20.2.1", "gw.acme.fi")
-    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
+    clock = FixedClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
     with dns_server(zone) as server:
 
         def run() -> str | None:
-            identifier = Identifier(rdns=ReverseDns([server], 1.0), clock=lambda: now[0])
+            identifier = Identifier(rdns=ReverseDns([server], 1.0), clock=clock)
             try:
                 return identify(db, identifier, ["81.20.2.1"])["81.20.2.1"].company_id
             finally:
@@ -158,8 +159,8 @@ def test_answers_are_cached_until_they_expire(db: Database, settings: Settings) 
             "81.20.2.1",
             {"status": "ok", "names": ["gw.acme.fi"]},
         )
-        assert row.expires_at == now[0] + timedelta(seconds=3600)  # the record's TTL
-        now[0] += timedelta(hours=2)
+        assert row.expires_at == clock.now() + timedelta(seconds=3600)  # the record's TTL
+        clock.advance(timedelta(hours=2))
         assert run() == acme.id
         assert zone.asked["81.20.2.1"] == 2
 

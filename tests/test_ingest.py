@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from openfeeder.config import Settings
+from openfeeder.domain.clock import FixedClock
 from openfeeder.domain.models import Account
 from openfeeder.ingest import IncomingHit, Ingestor, IngestUnavailable, make_ingestor
 from openfeeder.ingest.append import visitor_key
@@ -286,6 +287,22 @@ def test_beacon_post_stores_the_hit_with_the_headers_the_pipeline_needs(
     # Only the headers named for the pipeline are kept; never cookies.
     assert row["request_meta"] == {"sec-purpose": "prefetch", "sec-ch-ua": '"Chromium";v="140"'}
     assert counts(client)["accepted"] == 1
+
+
+def test_a_hit_is_stamped_by_the_clock_the_services_were_built_with(
+    settings: Settings, db: Database, account: Account
+) -> None:
+    # An instant no machine clock shows while the test runs: only the injected clock gives it.
+    received = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+    app = tracker_app(
+        settings.model_copy(update={"run_jobs_in_process": False}), FixedClock(received)
+    )
+    with TestClient(app, client=VISITOR) as client:
+        sent = event(scriptId=account.script_hash)
+        response = client.get("/tr", params={"sid": account.script_hash, "data": encode(sent)})
+    assert response.status_code == 200
+    (row,) = stored(db, account)
+    assert row["received_at"] == received
 
 
 def test_a_resent_event_is_acknowledged_and_stored_once(

@@ -15,6 +15,7 @@ import pytest
 from huey import RedisHuey, SqliteHuey
 
 from openfeeder.config import Settings
+from openfeeder.domain.clock import FixedClock
 from openfeeder.domain.models import Account, ExportRequest
 from openfeeder.jobs import JobQueue, make_queue
 from openfeeder.jobs.queue import queue_name
@@ -142,18 +143,21 @@ def test_a_retry_waits_for_its_delay(
 def test_upkeep_re_enqueues_dead_jobs_and_purges_old_files(
     settings: Settings, db: Database, account: Account, member: Member
 ) -> None:
-    queue = make_queue(settings, db)
+    # The queue's clock drives its upkeep and its jobs: no instant is handed in below.
+    clock = FixedClock(datetime.now(UTC))
+    queue = make_queue(settings, db, clock=clock)
     try:
         request = request_export(db, queue, account, member)
         queue.huey.storage.flush_queue()  # taken by a worker that then died
-        now = datetime.now(UTC)
-        claim_as_dead_worker(db, request.id, 1, now - timedelta(hours=1))
-        assert queue.upkeep(now) == 1
+        claim_as_dead_worker(db, request.id, 1, clock.now() - timedelta(hours=1))
+        assert queue.upkeep() == 1
         assert queue.run_pending() == 1
         done = exports.get_export(db, member.user, request.id)
         assert (done.status, done.attempts) == ("processed", 2)
-        assert done.expires_at is not None
-        assert queue.upkeep(done.expires_at + timedelta(seconds=1)) == 1  # the expired file
+        assert done.expires_at == clock.now() + timedelta(days=settings.export_ttl_days)
+        assert queue.upkeep() == 0  # the file is live
+        clock.set(done.expires_at + timedelta(seconds=1))
+        assert queue.upkeep() == 1  # the expired file
         assert list((settings.data_dir / "exports").iterdir()) == []
     finally:
         queue.stop()

@@ -425,7 +425,7 @@ def world(builder: Builder, settings: Settings) -> World:
         date(2026, 1, 1),
         date(2026, 1, 31),
     )
-    exports.run_export(builder.db, settings, export.id)
+    exports.run_export(builder.db, settings, exports.make_export_files(settings), export.id)
     file_name = exports.get_export(builder.db, member.user, export.id).file_name
     assert file_name is not None
     return World(
@@ -891,7 +891,7 @@ def test_the_demo_data_matches_the_document(
             form = {"account_id": str(account.id), "custom_feed_id": "all_leads"}
             form |= {"start_date": str(first), "end_date": str(today)}
             export = valid("/export-requests", "/export-requests", 201, data=form)["data"]
-            exports.run_export(db, settings, export["id"])
+            exports.run_export(db, settings, exports.make_export_files(settings), export["id"])
             status = valid("/export-requests/{id}", f"/export-requests/{export['id']}")["data"]
             assert status["attributes"]["status"] == "processed"
             download = status["attributes"]["download_url"].removeprefix("http://testserver")

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 
 from openfeeder.app import build_services, create_app
 from openfeeder.config import Settings
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.ingest import make_ingestor
 from tests.servers import free_port, wait_until_up
 
@@ -57,11 +58,11 @@ def encode(value: Mapping[str, Any] | str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def tracker_app(settings: Settings) -> Starlette:
+def tracker_app(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Starlette:
     """The real application with an ingestor and no pipeline running in the background
     (these tests look at hits as ingest stored them)."""
     settings = settings.model_copy(update={"pipeline_in_process": False})
-    services = build_services(settings)
+    services = build_services(settings, clock=clock)
     if services.ingest is None:
         services.ingest = make_ingestor(settings, services.db)
     return create_app(settings, services)

@@ -14,7 +14,7 @@ from harness import FIRST, LAST, App, Dataset, FakeClock
 from tests.factories import Builder
 
 from openfeeder.jobs.queue import make_queue
-from openfeeder.services.exports import exports_dir
+from openfeeder.services.exports import LocalExportFiles
 from openfeeder_client import (
     Client,
     ExportFailed,
@@ -95,14 +95,16 @@ def test_an_export_the_server_fails_raises_export_failed(
     builder.visits(account, builder.companies(3))
     app = make_app()
     settings = app.services.settings
+    files = app.services.export_files
+    assert isinstance(files, LocalExportFiles)
     # A queue that retries at once, so the export uses up its attempts while we wait.
     slow_retries, app.services.queue = (
         app.services.queue,
-        make_queue(settings, app.services.db, retry_delay=0),
+        make_queue(settings, app.services.db, files=files, retry_delay=0),
     )
     slow_retries.close()
-    exports_dir(settings).parent.mkdir(parents=True, exist_ok=True)
-    exports_dir(settings).write_text("a file where the export directory should be")
+    files.directory.parent.mkdir(parents=True, exist_ok=True)
+    files.directory.write_text("a file where the export directory should be")
     with app.client(member.token, sleep=app.run_jobs) as client:
         with pytest.raises(ExportFailed, match="failed on the server") as raised:
             client.export_leads(account.id, "all_leads", FIRST, LAST, to=tmp_path / "out.json")

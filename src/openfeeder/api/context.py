@@ -11,6 +11,7 @@ from openfeeder.api.jsonapi import Fieldsets
 from openfeeder.domain.models import Account, User
 from openfeeder.services import access
 from openfeeder.services.container import Services
+from openfeeder.services.urls import public_base_url
 from openfeeder.store.db import Database
 
 # RFC 3986 path characters, and "%" so that escapes already in the path stay as they are.
@@ -36,8 +37,7 @@ class Context:
 
     @property
     def base_url(self) -> str:
-        public = self.services.settings.public_url
-        return (public or str(self.request.base_url)).rstrip("/")
+        return public_base_url(self.services.settings, str(self.request.base_url))
 
     @property
     def path_as_sent(self) -> str:

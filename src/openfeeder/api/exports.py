@@ -16,7 +16,15 @@ def create_export(ctx: Context) -> Response:
     first, last = params.interval(ctx.params)
     feed = feeds.get_feed(ctx.db, account, ctx.user, feed_id)
     item = exports.create_export(
-        ctx.db, ctx.services.queue, account, ctx.user, feed.id, first, last
+        ctx.db,
+        ctx.services.queue,
+        account,
+        ctx.user,
+        feed.id,
+        first,
+        last,
+        request_base_url=str(ctx.request.base_url),
+        clock=ctx.services.clock,
     )
     body = {"data": resources.export_request(item, ctx.base_url, ctx.fields)}
     return JSONAPIResponse(body, 201, headers={"Location": ctx.url(f"/export-feed/{item.id}")})
@@ -28,5 +36,6 @@ def get_export(ctx: Context, export_id: str) -> Response:
 
 
 def download(ctx: Context, file_name: str) -> Response:
-    path = exports.download_file(ctx.db, ctx.services.settings, file_name)
+    services = ctx.services
+    path = exports.download_file(ctx.db, services.export_files, file_name, clock=services.clock)
     return FileResponse(path, media_type="application/json", filename=file_name)

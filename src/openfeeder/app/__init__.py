@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from openfeeder.api.errors import http_exception, server_error
 from openfeeder.app.surfaces import build_router
 from openfeeder.config import Settings
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.ingest import make_ingestor
 from openfeeder.jobs.queue import make_queue
 from openfeeder.pipeline import make_pipeline
@@ -24,23 +25,29 @@ from openfeeder.ratelimit import (
     export_limit,
 )
 from openfeeder.services.container import Services
+from openfeeder.services.exports import make_export_files
 from openfeeder.store.db import Database
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Services:
     db = Database(settings.database_url)
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
+    files = make_export_files(settings)
     services = Services(
         settings=settings,
         db=db,
         limiter=RateLimiter(counter),
         api_limit=api_limit(settings.rate_limit_per_minute),
         export_limit=export_limit(settings.export_rate_limit_per_minute),
-        queue=make_queue(settings, db),
+        queue=make_queue(settings, db, files=files, clock=clock),
+        export_files=files,
         ingest=make_ingestor(settings, db),
+        clock=clock,
     )
     if settings.pipeline_in_process:
-        services.pipeline = make_pipeline(settings, db, identifier=services.identifier())
+        services.pipeline = make_pipeline(
+            settings, db, identifier=services.identifier(), clock=clock
+        )
     return services
 
 

@@ -141,6 +141,9 @@ class ExportRequest:
     file_name: str | None
     created_at: datetime
     expires_at: datetime | None
+    # The base URL of the API request that asked for it (None on requests made before it
+    # was recorded): the export file's links are built from it.
+    request_base_url: str | None = None
 
 
 @dataclass(frozen=True)

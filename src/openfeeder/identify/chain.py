@@ -5,13 +5,14 @@ things the resolvers need (MMDB readers, name servers, the HTTP client, its even
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 import sqlalchemy as sa
 
 from openfeeder.config import Settings
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.domain.models import Location
 from openfeeder.identify import asn as asn_
 from openfeeder.identify import enrichment as enrichment_
@@ -46,10 +47,6 @@ class Enricher(SlowResolver, Protocol):
     async def aclose(self) -> None: ...
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Identifier:
     """Identifies batches of IPs; thread-safe, so one serves the pipeline and the API."""
 
@@ -60,7 +57,7 @@ class Identifier:
         geo: Locator | None = None,
         rdns: SlowResolver | None = None,
         enrichment: Enricher | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = SYSTEM_CLOCK,
         concurrency: int = CONCURRENCY,
     ) -> None:
         self._asn = asn
@@ -83,7 +80,7 @@ class Identifier:
         """An Identification for every IP given (keyed by the text given). ``account_id``
         None applies no traffic rules. Slow answers are cached in ``ip_cache`` through
         ``conn``, which must therefore be able to write."""
-        at = self._clock()
+        at = self._clock.now()
         rules = (
             TrafficRules.from_rows(store.traffic_rules(conn, account_id))
             if account_id is not None
@@ -202,7 +199,7 @@ def _reverse_dns(settings: Settings) -> rdns_.ReverseDns | None:
         return None
 
 
-def make_identifier(settings: Settings) -> Identifier:
+def make_identifier(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Identifier:
     """The identifier the settings describe: each resolver present when configured."""
     opened: list[AsnLookup | Locator] = []
     try:
@@ -224,4 +221,4 @@ def make_identifier(settings: Settings) -> Identifier:
         for reader in opened:
             reader.close()
         raise
-    return Identifier(asn=asn, geo=geo, rdns=rdns, enrichment=enrichment)
+    return Identifier(asn=asn, geo=geo, rdns=rdns, enrichment=enrichment, clock=clock)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import UTC, datetime
 from typing import Final
 
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +23,7 @@ from openfeeder.domain.ids import whole_number
 from openfeeder.ingest import script
 from openfeeder.ingest.append import IncomingHit, Ingestor, IngestUnavailable
 from openfeeder.ratelimit import MemoryCounter, RateLimiter
+from openfeeder.services.urls import public_base_url
 
 PIXEL: Final = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 CORS: Final = {"Access-Control-Allow-Origin": "*"}
@@ -131,7 +131,7 @@ async def read_hit(request: Request, ingest: Ingestor) -> IncomingHit:
         user_agent=(headers.get("user-agent") or "")[:MAX_USER_AGENT] or None,
         accept_language=(headers.get("accept-language") or "")[:200] or None,
         request_meta={name: headers[name][:500] for name in META_HEADERS if name in headers},
-        received_at=datetime.now(UTC),
+        received_at=request.app.state.services.clock.now(),
     )
 
 
@@ -179,10 +179,8 @@ async def tracker_script(request: Request) -> Response:
             404,
             headers=NO_STORE,
         )
-    base = ingest.settings.public_url or str(request.base_url)
-    rendered = script.render(
-        script.TrackerConfig(script_id=match[1], endpoint=base.rstrip("/") + "/tr")
-    )
+    base = public_base_url(ingest.settings, str(request.base_url))
+    rendered = script.render(script.TrackerConfig(script_id=match[1], endpoint=base + "/tr"))
     headers = CORS | {
         # Short: a changed setting reaches visitors within minutes; ETag makes rechecks cheap.
         "Cache-Control": "public, max-age=300",

@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
 
 from openfeeder.background import BackgroundLoop
 from openfeeder.config import Settings
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.jobs.tasks import register
 from openfeeder.services import exports
 from openfeeder.store.db import Database
@@ -37,11 +38,21 @@ ERROR_BACKOFF_SECONDS = 5.0
 class JobQueue:
     """Enqueue jobs and run them; build one with ``make_queue``."""
 
-    def __init__(self, huey: Any, db: Database, settings: Settings, *, retry_delay: float) -> None:
+    def __init__(
+        self,
+        huey: Any,
+        db: Database,
+        settings: Settings,
+        files: exports.ExportFiles,
+        clock: Clock,
+        *,
+        retry_delay: float,
+    ) -> None:
         self.huey = huey
         self._db = db
-        self._settings = settings
-        self._export = register(huey, db, settings, retry_delay=retry_delay)
+        self._files = files
+        self._clock = clock
+        self._export = register(huey, db, settings, files, clock, retry_delay=retry_delay)
         self._loop = BackgroundLoop(
             "jobs",
             lambda: self._run_one(block=True),
@@ -106,9 +117,9 @@ class JobQueue:
 
     def upkeep(self, now: datetime | None = None) -> int:
         """Reap dead exports and purge old files; returns how many of each were handled."""
-        moment = now or datetime.now(UTC)
+        moment = now or self._clock.now()
         reaped = exports.reap_stale(self._db, self, moment)
-        purged = exports.purge_files(self._db, self._settings, moment)
+        purged = exports.purge_files(self._db, self._files, moment)
         if reaped or purged:
             log.info("upkeep: %d export(s) reaped, %d file(s) purged", reaped, purged)
         return reaped + purged
@@ -135,9 +146,15 @@ def queue_name(settings: Settings) -> str:
 
 
 def make_queue(
-    settings: Settings, db: Database, *, retry_delay: float = RETRY_DELAY_SECONDS
+    settings: Settings,
+    db: Database,
+    *,
+    files: exports.ExportFiles | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    retry_delay: float = RETRY_DELAY_SECONDS,
 ) -> JobQueue:
-    """The queue for these settings: Redis when ``redis_url`` is set, else SQLite."""
+    """The queue for these settings: Redis when ``redis_url`` is set, else SQLite. Its jobs
+    write to ``files`` (the settings' export files unless handed in)."""
     name = queue_name(settings)
     huey: Any
     if settings.redis_url:
@@ -145,4 +162,5 @@ def make_queue(
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         huey = SqliteHuey(name, filename=str(settings.data_dir / "jobs.db"), results=False)
-    return JobQueue(huey, db, settings, retry_delay=retry_delay)
+    files = files or exports.make_export_files(settings)
+    return JobQueue(huey, db, settings, files, clock, retry_delay=retry_delay)

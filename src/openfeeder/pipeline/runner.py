@@ -15,8 +15,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from crawlerdetect import CrawlerDetect
@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 
 from openfeeder.background import BackgroundLoop
 from openfeeder.config import Settings
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.domain.drops import DropReason
 from openfeeder.pipeline import janitor
 from openfeeder.pipeline.metrics import PipelineCollector, PipelineCounters
@@ -43,12 +44,6 @@ ERROR_BACKOFF_SECONDS = 5.0
 BATCHES_PER_TURN = 16
 UPKEEP_SECONDS = 600.0
 
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 class Pipeline:
     """Processes tracker hits into visits; build one with ``make_pipeline``."""
@@ -60,7 +55,7 @@ class Pipeline:
         tools: Tools,
         *,
         steps: Sequence[Step] = STEPS,
-        clock: Clock = _utcnow,
+        clock: Clock = SYSTEM_CLOCK,
         shards: int = SHARDS,
     ) -> None:
         self.settings = settings
@@ -177,7 +172,7 @@ class Pipeline:
             hits = store.unprocessed_hits(conn, shard, limit)
             if not hits:
                 return 0
-            now = self._clock()
+            now = self._clock.now()
             batch = Batch(conn, now, self.tools)
             outcomes = run_steps(self.steps, batch, [Event(hit) for hit in hits])
             store.mark_processed(conn, [self._processed(o) for o in outcomes], now)
@@ -193,7 +188,7 @@ class Pipeline:
             hits = store.unprocessed_hits(conn, shard, 1)
             if not hits:
                 return 0
-            now = self._clock()
+            now = self._clock.now()
             outcome = store.Processed(
                 hits[0].id, DropReason.ERROR.value, None, self._kept_ip(hits[0].ip)
             )
@@ -219,7 +214,7 @@ class Pipeline:
     def upkeep(self, now: datetime | None = None) -> janitor.Swept:
         """Delete old raw hits, finished sessions and unneeded salts (see ``janitor``)."""
         swept = janitor.sweep(
-            self.db, now or self._clock(), self.settings.hit_retention_days, self.shards
+            self.db, now or self._clock.now(), self.settings.hit_retention_days, self.shards
         )
         if swept.hits or swept.sessions or swept.salts:
             log.info(
@@ -281,7 +276,7 @@ def make_pipeline(
     *,
     identifier: Identifier | None = None,
     steps: Sequence[Step] = STEPS,
-    clock: Clock = _utcnow,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Pipeline:
     """The pipeline for these settings: the identify package's resolver chain and the City
     database when ``city_mmdb`` is set. An ``identifier`` handed in (one shared with the

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openfeeder.config import Settings
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.identify import Identifier, make_identifier
 from openfeeder.ratelimit import Limit, RateLimiter
+from openfeeder.services.exports import ExportFiles
 from openfeeder.store.db import Database
 
 
@@ -22,9 +24,11 @@ class Services:
     api_limit: Limit
     export_limit: Limit
     queue: Any
+    export_files: ExportFiles
     # The tracker surface and the pipeline; None where a process runs neither.
     ingest: Any = None
     pipeline: Any = None
+    clock: Clock = SYSTEM_CLOCK
     _identifier: Identifier | None = None
     _identifier_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -33,7 +37,7 @@ class Services:
         it opens the MMDB files and loads the public suffix list."""
         with self._identifier_lock:
             if self._identifier is None:
-                self._identifier = make_identifier(self.settings)
+                self._identifier = make_identifier(self.settings, clock=self.clock)
             return self._identifier
 
     def close_identifier(self) -> None:

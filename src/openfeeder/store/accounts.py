@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.domain.models import Account, User
 from openfeeder.store import schema as t
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    # The company and identification stores still stamp rows with this; they take a clock
+    # of their own once they are moved.
+    return SYSTEM_CLOCK.now()
 
 
-def create_user(conn: sa.Connection, email: str, name: str) -> User:
+def create_user(conn: sa.Connection, email: str, name: str, *, clock: Clock = SYSTEM_CLOCK) -> User:
     user_id = conn.execute(
-        t.users.insert().values(email=email, name=name, created_at=now()).returning(t.users.c.id)
+        t.users.insert()
+        .values(email=email, name=name, created_at=clock.now())
+        .returning(t.users.c.id)
     ).scalar_one()
     return User(user_id, email, name)
 
@@ -27,12 +32,18 @@ def user_by_email(conn: sa.Connection, email: str) -> User | None:
     return User(row.id, row.email, row.name) if row else None
 
 
-def create_token(conn: sa.Connection, user_id: int, token_hash: str, hint: str) -> int:
+def create_token(
+    conn: sa.Connection, user_id: int, token_hash: str, hint: str, *, clock: Clock = SYSTEM_CLOCK
+) -> int:
     return int(
         conn.execute(
             t.api_tokens.insert()
             .values(
-                user_id=user_id, token_hash=token_hash, hint=hint, disabled=False, created_at=now()
+                user_id=user_id,
+                token_hash=token_hash,
+                hint=hint,
+                disabled=False,
+                created_at=clock.now(),
             )
             .returning(t.api_tokens.c.id)
         ).scalar_one()
@@ -80,6 +91,7 @@ def create_account(
     on_trial: bool = False,
     addons: list[str] | None = None,
     account_id: int | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Account:
     values: dict[str, Any] = {
         "name": name,
@@ -88,7 +100,7 @@ def create_account(
         "script_hash": script_hash,
         "on_trial": on_trial,
         "subscription_addons": addons or [],
-        "created_at": now(),
+        "created_at": clock.now(),
     }
     if account_id is not None:
         values["id"] = account_id

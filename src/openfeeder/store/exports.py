@@ -40,6 +40,7 @@ def _request(row: Any) -> ExportRequest:
         file_name=row.file_name,
         created_at=row.created_at,
         expires_at=row.expires_at,
+        request_base_url=row.request_base_url,
     )
 
 
@@ -57,6 +58,7 @@ def insert(conn: sa.Connection, request: ExportRequest) -> None:
         "file_name": request.file_name,
         "created_at": request.created_at,
         "expires_at": request.expires_at,
+        "request_base_url": request.request_base_url,
     }
     conn.execute(_e.insert().values(values))
 

@@ -224,6 +224,9 @@ export_requests = sa.Table(
     sa.Column("heartbeat_at", Timestamp()),
     sa.Column("finished_at", Timestamp()),
     sa.Column("expires_at", Timestamp()),
+    # Where the API request came from, so the job (any process, no request at hand) writes
+    # the same absolute links the API gave; NULL on requests older than the column.
+    sa.Column("request_base_url", sa.Text),
     sa.CheckConstraint("status in ('pending', 'processed', 'failed')", name="status"),
 )
 

@@ -1,64 +1,36 @@
-"""Feed exports: requesting one, the job that writes its file, downloading it, and the
-upkeep that keeps requests from staying pending (reaping dead jobs) and files from piling up.
+"""An export request's life: requesting one, the job that claims it, keeps its claim alive
+and writes its file, the download, and the upkeep that keeps requests from staying pending
+(reaping dead jobs) and files from piling up.
 
 A request goes ``pending`` → ``processed`` | ``failed``. The job claims the row (attempts + 1,
 heartbeat now), keeps the heartbeat fresh while it writes, and finishes only while its claim
 is still the current one. A job that raises gives its claim back and is retried by the queue;
 a worker that dies leaves a stale heartbeat that ``reap_stale`` re-enqueues. After
 ``MAX_ATTEMPTS`` claims the request is failed, so no request stays pending for good.
-
-The file is the seed's sample report, ``{"data": [timeline_rows], "included": [leads,
-locations]}``, written one object at a time in three streamed passes over one snapshot, so
-memory does not grow with the number of leads, and there is no 10 000 cap.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
-import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime, timedelta
-from itertools import islice
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Protocol, TypeVar
-
-import orjson
+from typing import Protocol
 
 from openfeeder.config import Settings
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.domain.errors import NotFound, OpenfeederError
-from openfeeder.domain.feeds import FeedCriterion
-from openfeeder.domain.ids import new_capability
-from openfeeder.domain.models import Account, ExportRequest, Lead, Location, User
-from openfeeder.domain.representation import (
-    EXPORT_LEAD_FIELDS,
-    lead_attributes,
-    location_attributes,
-)
+from openfeeder.domain.models import Account, ExportRequest, User
+from openfeeder.services.exports.files import FILE_NAME, ExportFiles, new_file_name
+from openfeeder.services.exports.report import write_report
 from openfeeder.services.feeds import get_feed
+from openfeeder.services.urls import public_base_url
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import exports as store
 from openfeeder.store.db import Database
-from openfeeder.store.leads import stream_leads
-
-__all__ = [
-    "HEARTBEAT_SECONDS",
-    "MAX_ATTEMPTS",
-    "STALE_AFTER",
-    "ExportQueue",
-    "create_export",
-    "download_file",
-    "exports_dir",
-    "get_export",
-    "mark_failed",
-    "purge_files",
-    "reap_stale",
-    "run_export",
-]
 
 log = logging.getLogger(__name__)
 
@@ -69,31 +41,12 @@ STALE_AFTER = timedelta(minutes=3)
 # A pending request nobody ever claimed (its queue message was lost between dequeue and
 # claim) is failed after this long; a healthy queue starts a job in seconds.
 PICKUP_DEADLINE = timedelta(days=1)
-# Leads per keyword query: bounds both the memory held and the number of queries.
-KEYWORD_BATCH = 500
-# A temporary file this old belongs to a job that died (live jobs finish or are reaped).
-ORPHAN_AFTER = timedelta(hours=1)
-
-_FILE_NAME = re.compile(r"[0-9a-f]{32}\.json")
-_T = TypeVar("_T")
 
 
 class ExportQueue(Protocol):
     """What this module needs from the job queue (``openfeeder.jobs.JobQueue`` is one)."""
 
     def enqueue_export(self, export_id: str) -> None: ...
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def exports_dir(settings: Settings) -> Path:
-    return settings.data_dir / "exports"
-
-
-def app_url(settings: Settings) -> str:
-    return settings.public_url or f"http://{settings.host}:{settings.port}"
 
 
 # ── requests ─────────────────────────────────────────────────────────────────────────────
@@ -107,8 +60,15 @@ def create_export(
     feed_id: str,
     first: date,
     last: date,
+    *,
+    request_base_url: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ExportRequest:
-    """Record a pending export (feed and dates already validated) and enqueue its job."""
+    """Record a pending export (feed and dates already validated) and enqueue its job.
+
+    ``request_base_url`` is the base URL of the API request asking for it: the job runs
+    without a request, maybe in another process, and builds the file's links from it.
+    """
     request = ExportRequest(
         id=str(uuid.uuid4()),
         account_id=account.id,
@@ -120,8 +80,9 @@ def create_export(
         attempts=0,
         error=None,
         file_name=None,
-        created_at=_now(),
+        created_at=clock.now(),
         expires_at=None,
+        request_base_url=request_base_url,
     )
     # Committed before enqueueing: a worker may pick the job up at once and must find the row.
     with db.write() as conn:
@@ -130,7 +91,8 @@ def create_export(
         queue.enqueue_export(request.id)
     except Exception as error:
         # Nothing would ever run it; fail it now rather than leave it pending.
-        mark_failed(db, request.id, f"The export could not be queued: {_describe(error)}")
+        reason = f"The export could not be queued: {_describe(error)}"
+        mark_failed(db, request.id, reason, clock=clock)
         raise
     return request
 
@@ -148,7 +110,7 @@ def get_export(db: Database, user: User, export_id: str) -> ExportRequest:
 
 
 def download_file(
-    db: Database, settings: Settings, file_name: str, *, now: datetime | None = None
+    db: Database, files: ExportFiles, file_name: str, *, clock: Clock = SYSTEM_CLOCK
 ) -> Path:
     """The file behind ``/download/<file_name>``; 404 when unknown, unfinished or expired.
 
@@ -156,27 +118,26 @@ def download_file(
     checked against its format first, so nothing else can reach the filesystem.
     """
     missing = NotFound("This download does not exist or has expired.")
-    if not _FILE_NAME.fullmatch(file_name):
+    if not FILE_NAME.fullmatch(file_name):
         raise missing
     with db.read() as conn:
         request = store.by_file_name(conn, file_name)
-    moment = now or _now()
     if (
         request is None
         or request.status != "processed"
         or request.expires_at is None
-        or request.expires_at <= moment
+        or request.expires_at <= clock.now()
     ):
         raise missing
-    path = exports_dir(settings) / file_name
-    if not path.is_file():
+    path = files.path(file_name)
+    if path is None:
         raise missing
     return path
 
 
-def mark_failed(db: Database, export_id: str, error: str) -> bool:
+def mark_failed(db: Database, export_id: str, error: str, *, clock: Clock = SYSTEM_CLOCK) -> bool:
     """Fail a pending request that no live worker is on (the queue's last-retry hook)."""
-    now = _now()
+    now = clock.now()
     with db.write() as conn:
         return store.fail(conn, export_id, error, now, unless_beating_after=now - STALE_AFTER)
 
@@ -188,7 +149,14 @@ class Superseded(Exception):
     """This attempt's claim was taken over (it was presumed dead); stop without a trace."""
 
 
-def run_export(db: Database, settings: Settings, export_id: str) -> None:
+def run_export(
+    db: Database,
+    settings: Settings,
+    files: ExportFiles,
+    export_id: str,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+) -> None:
     """The export job: write the file and mark the request processed. Safe to run again.
 
     Does nothing when the request is unknown, finished, or held by a live worker. Raises when
@@ -196,32 +164,31 @@ def run_export(db: Database, settings: Settings, export_id: str) -> None:
     outright when it cannot succeed (feed deleted, requester no longer a member) or when this
     was the last allowed attempt.
     """
-    claimed = _claim(db, export_id)
+    claimed = _claim(db, export_id, clock.now())
     if claimed is None:
         return
     request, attempt = claimed
     try:
-        with Heartbeat(db, export_id, attempt) as beat:
-            file_name = _write_file(db, settings, request, beat.check)
-        finished = _now()
+        with Heartbeat(db, export_id, attempt, clock=clock) as beat:
+            file_name = _write_file(db, settings, files, request, beat.check)
+        finished = clock.now()
         expires = finished + timedelta(days=settings.export_ttl_days)
         with db.write() as conn:
             done = store.finish(conn, export_id, attempt, file_name, finished, expires)
         if not done:
-            (exports_dir(settings) / file_name).unlink(missing_ok=True)
+            files.delete(file_name)
             raise Superseded
     except Superseded:
         log.warning("export %s attempt %d was taken over by another worker", export_id, attempt)
     except OpenfeederError as error:
         with db.write() as conn:
-            store.fail(conn, export_id, error.detail, _now(), attempt=attempt)
+            store.fail(conn, export_id, error.detail, clock.now(), attempt=attempt)
     except Exception as error:
-        _give_back(db, export_id, attempt, error)
+        _give_back(db, export_id, attempt, error, clock.now())
         raise
 
 
-def _claim(db: Database, export_id: str) -> tuple[ExportRequest, int] | None:
-    now = _now()
+def _claim(db: Database, export_id: str, now: datetime) -> tuple[ExportRequest, int] | None:
     with db.write() as conn:
         found = store.lock(conn, export_id)
         if found is None:
@@ -240,12 +207,12 @@ def _claim(db: Database, export_id: str) -> tuple[ExportRequest, int] | None:
     return request, attempt
 
 
-def _give_back(db: Database, export_id: str, attempt: int, error: Exception) -> None:
+def _give_back(db: Database, export_id: str, attempt: int, error: Exception, now: datetime) -> None:
     message = _describe(error)
     with db.write() as conn:
         if attempt >= MAX_ATTEMPTS:
             text = f"Gave up after {attempt} attempts: {message}"
-            store.fail(conn, export_id, text, _now(), attempt=attempt)
+            store.fail(conn, export_id, text, now, attempt=attempt)
         else:
             store.release(conn, export_id, attempt, message)
 
@@ -262,9 +229,16 @@ class Heartbeat:
     """
 
     def __init__(
-        self, db: Database, export_id: str, attempt: int, every: float = HEARTBEAT_SECONDS
+        self,
+        db: Database,
+        export_id: str,
+        attempt: int,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        every: float = HEARTBEAT_SECONDS,
     ) -> None:
         self._db = db
+        self._clock = clock
         self._every = every
         self._export_id = export_id
         self._attempt = attempt
@@ -295,7 +269,7 @@ class Heartbeat:
         while not self._stop.wait(self._every):
             try:
                 with self._db.write() as conn:
-                    alive = store.heartbeat(conn, self._export_id, self._attempt, _now())
+                    alive = store.heartbeat(conn, self._export_id, self._attempt, self._clock.now())
             except Exception:
                 # A missed beat is not fatal: the claim only goes stale after several.
                 log.exception("heartbeat of export %s failed", self._export_id)
@@ -305,13 +279,14 @@ class Heartbeat:
                 return
 
 
-# ── the file ─────────────────────────────────────────────────────────────────────────────
-
-
 def _write_file(
-    db: Database, settings: Settings, request: ExportRequest, check: Callable[[], None]
+    db: Database,
+    settings: Settings,
+    files: ExportFiles,
+    request: ExportRequest,
+    check: Callable[[], None],
 ) -> str:
-    """Write the report under a temporary name, then rename it to its capability name."""
+    """Write the report into a draft, then publish it under its capability name."""
     with db.read() as conn:
         account = accounts_store.get_account(conn, request.account_id)
         user = store.requester(conn, request.user_id)
@@ -321,108 +296,20 @@ def _write_file(
         raise NotFound("The account or the user who requested the export no longer has access.")
     criteria = get_feed(db, account, user, request.feed_id).criteria
 
-    directory = exports_dir(settings)
-    directory.mkdir(parents=True, exist_ok=True)
-    temporary = directory / f".{request.id}.{secrets.token_hex(4)}.part"
-    file_name = f"{new_capability()}.json"  # 128 random bits: the download's only key
-    try:
-        with temporary.open("wb", buffering=1 << 16) as out:
-            write_report(
-                out,
-                db,
-                account.id,
-                request.start_date,
-                request.end_date,
-                criteria,
-                app_url(settings),
-                check,
-            )
-            out.flush()
-            os.fsync(out.fileno())
-        # The final name appears only once the file is complete.
-        temporary.replace(directory / file_name)
-    finally:
-        temporary.unlink(missing_ok=True)
+    file_name = new_file_name()
+    with files.draft(request.id) as draft:
+        write_report(
+            draft.out,
+            db,
+            account.id,
+            request.start_date,
+            request.end_date,
+            criteria,
+            public_base_url(settings, request.request_base_url),
+            check,
+        )
+        draft.publish(file_name)
     return file_name
-
-
-def write_report(
-    out: IO[bytes],
-    db: Database,
-    account_id: int,
-    first: date,
-    last: date,
-    criteria: list[FeedCriterion],
-    base_url: str,
-    check: Callable[[], None] = lambda: None,
-) -> int:
-    """Write the sample-report document to ``out``; returns the number of leads.
-
-    Three passes over one snapshot: timeline rows (with keywords fetched per batch of
-    leads), then the lead objects, then the distinct locations. Each object is serialised
-    and written on its own, so memory stays flat however many leads there are.
-    """
-    count = 0
-    with store.snapshot(db) as conn:
-        out.write(b'{"data":[')
-        leads = stream_leads(conn, account_id, first, last, criteria)
-        for batch in _batched(leads, KEYWORD_BATCH):
-            words = store.keywords(conn, (lead.pk for lead, _row in batch), first, last)
-            for lead, row in batch:
-                out.write(b"," if count else b"")
-                out.write(orjson.dumps(timeline_row(lead, row, words.get(lead.pk, []))))
-                count += 1
-            check()
-        out.write(b'],"included":[')
-        separator = b""
-        for index, (lead, _row) in enumerate(stream_leads(conn, account_id, first, last, criteria)):
-            out.write(separator + orjson.dumps(lead_object(lead, base_url)))
-            separator = b","
-            if index % KEYWORD_BATCH == 0:
-                check()
-        for location in store.stream_locations(conn, account_id, first, last, criteria):
-            out.write(separator + orjson.dumps(location_object(location)))
-            separator = b","
-        out.write(b"]}")
-    return count
-
-
-def timeline_row(lead: Lead, row: Mapping[Any, Any], keywords: list[str]) -> dict[str, Any]:
-    return {
-        "attributes": {
-            "keywords": keywords,
-            "quality": int(row["quality"]),
-            "stats": {
-                "bounces": int(row["bounces"]),
-                "last_visit": row["interval_last_day"].isoformat(),
-                "pageviews": int(row["pageviews"]),
-                "visits": int(row["interval_visits"]),
-            },
-        },
-        "id": lead.id,
-        "relationships": {"lead": {"data": {"id": lead.id, "type": "leads"}}},
-        "type": "timeline_rows",
-    }
-
-
-def lead_object(lead: Lead, base_url: str) -> dict[str, Any]:
-    attributes = lead_attributes(lead, base_url)
-    return {
-        "attributes": {name: attributes[name] for name in EXPORT_LEAD_FIELDS},
-        "id": lead.id,
-        "relationships": {"location": {"data": {"id": lead.location.id, "type": "locations"}}},
-        "type": "leads",
-    }
-
-
-def location_object(location: Location) -> dict[str, Any]:
-    return {"attributes": location_attributes(location), "id": location.id, "type": "locations"}
-
-
-def _batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 # ── upkeep ───────────────────────────────────────────────────────────────────────────────
@@ -456,34 +343,15 @@ def reap_stale(db: Database, queue: ExportQueue, now: datetime) -> int:
     return handled
 
 
-def purge_files(db: Database, settings: Settings, now: datetime) -> int:
+def purge_files(db: Database, files: ExportFiles, now: datetime) -> int:
     """Delete expired export files and leftovers of dead jobs; returns how many went.
 
-    Walks the directory (bounded by the files of the last ``export_ttl_days``) rather than
-    the requests table, which only grows. A file that no live request names is deleted once
-    it is ``ORPHAN_AFTER`` old: younger ones may belong to a job between its rename and its
-    commit, or still be written.
+    A file is live while a processed request names it and has not expired; the rest go
+    once they are old enough for no job to be still on them (``ExportFiles.purge``).
     """
-    directory = exports_dir(settings)
-    if not directory.is_dir():
-        return 0
-    removed = 0
-    cutoff = (now - ORPHAN_AFTER).timestamp()
-    with os.scandir(directory) as entries:
-        for batch in _batched(entries, 500):
-            names = {entry.name for entry in batch if _FILE_NAME.fullmatch(entry.name)}
-            with db.read() as conn:
-                live = store.live_files(conn, sorted(names), now) if names else set()
-            for entry in batch:
-                ours = entry.name in names or entry.name.endswith(".part")
-                if ours and entry.name not in live and _modified(entry) < cutoff:
-                    Path(entry.path).unlink(missing_ok=True)
-                    removed += 1
-    return removed
 
+    def live(file_names: list[str]) -> set[str]:
+        with db.read() as conn:
+            return store.live_files(conn, file_names, now)
 
-def _modified(entry: os.DirEntry[str]) -> float:
-    try:
-        return entry.stat().st_mtime
-    except FileNotFoundError:  # deleted meanwhile by another worker's purge
-        return float("inf")
+    return files.purge(live, now)
