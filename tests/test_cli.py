@@ -8,6 +8,7 @@ import logging
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from openfeeder.config import Settings
 from openfeeder.services import access
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
+from tests.factories import Builder
 
 DOCS = Path(__file__).parents[1] / "docs" / "cli.md"
 
@@ -470,3 +472,41 @@ def test_a_file_that_is_no_mmdb_stops_serve_at_start(fresh_url: str, tmp_path: P
         fresh_url, "serve", OPENFEEDER_ASN_MMDB=str(broken), OPENFEEDER_DATA_DIR=str(tmp_path)
     )
     assert str(broken) in line
+
+
+def test_quarantined_hits_are_listed_and_released(fresh_url: str) -> None:
+    db = Database(fresh_url)
+    try:
+        db.migrate()
+        account = Builder(db).account()
+        with db.write() as conn:
+            ids = [
+                conn.execute(
+                    sa.insert(t.hits)
+                    .values(
+                        account_id=account.id,
+                        client_event_id=f"{n:016x}",
+                        received_at=datetime(2026, 1, 1, tzinfo=UTC),
+                        ip="198.51.100.7",
+                        visitor_key="LF1.1.0123456789abcdef.1",
+                        shard=0,
+                        payload={},
+                        processed_at=datetime(2026, 1, 1, 0, 1, tzinfo=UTC),
+                        drop_reason=drop,
+                        error="IntegrityError: NOT NULL constraint failed" if drop else None,
+                    )
+                    .returning(t.hits.c.id)
+                ).scalar_one()
+                for n, drop in enumerate(["error", None, "error"])
+            ]
+    finally:
+        db.dispose()
+    listed = ok_json(fresh_url, "hits", "quarantined")
+    assert [row["id"] for row in listed] == [ids[2], ids[0]]
+    assert listed[0]["error"] == "IntegrityError: NOT NULL constraint failed"
+    assert "IntegrityError" in ok(fresh_url, "hits", "quarantined", "--account", str(account.id))
+    assert "--all" in fails(fresh_url, "hits", "retry", code=2)
+    assert ok(fresh_url, "hits", "retry", str(ids[0])).startswith("1 hit(s) released")
+    assert [row["id"] for row in ok_json(fresh_url, "hits", "quarantined")] == [ids[2]]
+    assert ok(fresh_url, "hits", "retry", "--all").startswith("1 hit(s) released")
+    assert "No quarantined hits." in ok(fresh_url, "hits", "quarantined")

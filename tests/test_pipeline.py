@@ -16,6 +16,7 @@ from ipaddress import ip_network
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import generate_latest
 
 from openfeeder.config import Settings
 from openfeeder.domain.drops import DropReason
@@ -23,6 +24,7 @@ from openfeeder.ingest.append import IncomingHit
 from openfeeder.pipeline import STEPS
 from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps import Step
+from openfeeder.services import hits as hits_service
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
 from tests.factories import HELSINKI, Builder
@@ -41,6 +43,7 @@ from tests.pipeline_support import (
     make_world,
     paths,
     status,
+    unprocessed,
     visits,
 )
 
@@ -276,6 +279,9 @@ def test_a_dropped_visit_is_remembered_and_its_later_hits_are_not_identified_aga
     assert count(world.db, t.visits) == count(world.db, t.leads) == 0
 
 
+_BUG = "ValueError: a bug this hit trips"
+
+
 class FailOn(Step):
     """A step with a bug that one particular hit trips."""
 
@@ -286,7 +292,7 @@ class FailOn(Step):
 
     def run(self, batch: Batch, event: Event) -> Event | DropReason:
         if event.hit.client_event_id == self.client_event_id:
-            raise ValueError("a bug this hit trips")
+            raise ValueError(_BUG.removeprefix("ValueError: "))
         return event
 
 
@@ -302,6 +308,90 @@ def test_drop_reason_error_sets_aside_a_hit_that_fails_alone(
 
     assert pipeline.drop_counts() == {"error": 1}
     assert [h["drop_reason"] for h in hits(world.db)] == [None, None, "error", None, None]
+    assert [h["error"] for h in hits(world.db)] == [None, None, _BUG, None, None]
     [visit] = visits(world.db)
     assert paths(visit) == ["/p0/", "/p1/", "/p3/", "/p4/"]
-    assert "setting aside the next hit" in caplog.text
+    assert "quarantining the next hit" in caplog.text
+    assert pipeline.counters.quarantine_counts() == {"ValueError": 1}
+    exposed = generate_latest(pipeline.registry).decode()
+    assert 'openfeeder_pipeline_hits_quarantined_total{error="ValueError"} 1.0' in exposed
+
+    # Visible to operators, and processed again once released (the bug fixed).
+    [quarantined] = hits_service.quarantined(world.db)
+    assert (quarantined.id, quarantined.error) == (hits(world.db)[2]["id"], _BUG)
+    assert hits_service.release(world.db) == 1
+    assert hits_service.quarantined(world.db) == []
+    assert world.pipeline().run_once() == 1
+    assert [h["drop_reason"] for h in hits(world.db)] == [None] * 5
+    assert sorted(len(paths(v)) for v in visits(world.db)) in ([5], [1, 4])
+
+
+class StoreRefuses(Step):
+    """A step whose write the store refuses for one particular hit: a real data error from
+    the database (a NULL in a NOT NULL column), raised inside the batch's transaction."""
+
+    name = "store_refuses"
+
+    def __init__(self, client_event_id: str) -> None:
+        self.client_event_id = client_event_id
+
+    def run(self, batch: Batch, event: Event) -> Event | DropReason:
+        if event.hit.client_event_id == self.client_event_id:
+            batch.conn.execute(t.pipeline_shards.insert().values(shard=None))
+        return event
+
+
+def test_a_hit_the_store_refuses_is_quarantined_not_retried_for_ever(world: World) -> None:
+    # On PostgreSQL a data error aborts the whole transaction; the batch is redone hit by
+    # hit and only the hit at fault is set aside, while the visitor's other hits go on.
+    henry = world.browser()
+    sent = [henry.hit(f"/p{i}/", T0 + timedelta(seconds=10 * i)) for i in range(4)]
+    world.send(sent)
+    pipeline = world.pipeline(steps=(*STEPS[:4], StoreRefuses(sent[1].client_event_id), *STEPS[4:]))
+    assert pipeline.run_once() == 4
+    assert [h["drop_reason"] for h in hits(world.db)] == [None, "error", None, None]
+    assert hits(world.db)[1]["error"].startswith("IntegrityError: ")
+    [visit] = visits(world.db)
+    assert paths(visit) == ["/p0/", "/p2/", "/p3/"]
+    assert unprocessed(world.db) == 0
+
+
+def test_a_nul_stored_before_validation_refused_it_is_dropped_not_a_poison_pill(
+    world: World,
+) -> None:
+    # Hits stored by an older version could hold U+0000, which PostgreSQL cannot put in a
+    # visit: the pipeline's validation drops such a hit, and the visitor's next hits go on.
+    henry = world.browser()
+    sent = [henry.hit(f"/p{i}/", T0 + timedelta(seconds=10 * i)) for i in range(3)]
+    world.send(sent)
+    with world.db.write() as conn:
+        first = conn.execute(sa.select(sa.func.min(t.hits.c.id))).scalar_one()
+        payload = dict(hits(world.db)[0]["payload"])
+        payload["context"] = dict(payload["context"], pageUrl="https://www.example.com/\u0000")
+        conn.execute(t.hits.update().where(t.hits.c.id == first).values(payload=payload))
+    pipeline = world.pipeline()
+    assert pipeline.run_once() == 3
+    assert [h["drop_reason"] for h in hits(world.db)] == ["invalid_event", None, None]
+    [visit] = visits(world.db)
+    assert paths(visit) == ["/p1/", "/p2/"]
+
+
+class StoreUnreachable(Step):
+    """A step that meets an outage: the store's connection fails."""
+
+    name = "store_unreachable"
+
+    def run(self, batch: Batch, event: Event) -> Event | DropReason:
+        raise sa.exc.OperationalError("SELECT 1", {}, ConnectionError("server closed"))
+
+
+def test_an_outage_is_retried_later_never_quarantined(world: World) -> None:
+    henry = world.browser()
+    world.send([henry.hit("/p0/", T0)])
+    pipeline = world.pipeline(steps=(*STEPS[:4], StoreUnreachable(), *STEPS[4:]))
+    with pytest.raises(sa.exc.OperationalError):
+        pipeline.run_once()  # the loop logs it, waits and tries the batch again
+    assert unprocessed(world.db) == 1
+    assert hits_service.quarantined(world.db) == []
+    assert world.pipeline().run_once() == 1  # once the store is back
+    assert len(visits(world.db)) == 1

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,64 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     for account in result.accounts:
         click.echo(f"  {account.id:>6}  {account.name:<20} {_plan(account)}")
     click.echo(f'Try:    curl -H "Authorization: Token token={result.token}" {url}/accounts')
+
+
+@main.group()
+def hits() -> None:
+    """Look at tracker hits the pipeline quarantined, and process them again."""
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@hits.command("quarantined")
+@click.option("--account", "account_id", type=int, help="Only this account's hits.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@json_option
+@click.pass_context
+def hits_quarantined(ctx: click.Context, account_id: int | None, limit: int, as_json: bool) -> None:
+    """List quarantined hits, newest first: id, account, received, error."""
+    from openfeeder.services import hits as hits_service
+
+    with _database(_settings(ctx)) as db:
+        found = hits_service.quarantined(db, account_id, limit)
+    rows = [
+        {
+            "id": hit.id,
+            "account_id": hit.account_id,
+            "received_at": _when(hit.received_at),
+            "quarantined_at": _when(hit.processed_at),
+            "error": hit.error,
+        }
+        for hit in found
+    ]
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("No quarantined hits.")
+        return
+    click.echo(f"{'ID':>10}  {'ACCOUNT':>7}  {'RECEIVED':<20}  ERROR")
+    for row in rows:
+        click.echo(
+            f"{row['id']:>10}  {row['account_id']:>7}  {row['received_at']:<20}  {row['error']}"
+        )
+
+
+@hits.command("retry")
+@click.argument("hit_ids", nargs=-1, type=int, metavar="ID...")
+@click.option("--all", "every", is_flag=True, help="Release every quarantined hit.")
+@click.pass_context
+def hits_retry(ctx: click.Context, hit_ids: tuple[int, ...], every: bool) -> None:
+    """Release quarantined hits (by id, or --all) so the pipeline processes them again."""
+    from openfeeder.services import hits as hits_service
+
+    if bool(hit_ids) == every:
+        raise click.UsageError("give hit ids or --all (not both)")
+    with _database(_settings(ctx)) as db:
+        released = hits_service.release(db, None if every else hit_ids)
+    click.echo(f"{released} hit(s) released; the pipeline processes them again.")
 
 
 @main.group()

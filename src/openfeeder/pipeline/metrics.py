@@ -22,6 +22,15 @@ class PipelineCounters:
         self._processed = 0
         self._visits = 0
         self._batches = 0
+        self._quarantined: Counter[str] = Counter()
+
+    def quarantined(self, error_type: str) -> None:
+        with self._lock:
+            self._quarantined[error_type] += 1
+
+    def quarantine_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._quarantined)
 
     def batch(self, processed: int, drops: Iterable[DropReason], visits: int) -> None:
         with self._lock:
@@ -72,6 +81,15 @@ class PipelineCollector(Collector):
             totals["visits_recorded"],
         )
         yield _counter("openfeeder_pipeline_batches", "Batches committed.", totals["batches"])
+        quarantined = CounterMetricFamily(
+            "openfeeder_pipeline_hits_quarantined",
+            "Hits set aside because processing them failed, by error type "
+            "(`openfeeder hits quarantined` lists them).",
+            labels=["error"],
+        )
+        for error_type, count in sorted(self._counters.quarantine_counts().items()):
+            quarantined.add_metric([error_type], count)
+        yield quarantined
 
     def describe(self) -> Sequence[Metric]:
         return list(self.collect())

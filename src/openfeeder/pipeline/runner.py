@@ -119,24 +119,25 @@ class Pipeline:
     def _process_shard(self, shard: int) -> int:
         try:
             return self._batch(shard, self.batch_size)
-        except (sa.exc.DBAPIError, TransientError):
-            raise  # nothing wrong with the hits: the batch is redone later
-        except Exception:
+        except Exception as error:
+            if is_transient(error):
+                raise  # nothing wrong with the hits: the loop backs off and redoes the batch
             log.exception("pipeline batch of shard %d failed; retrying it hit by hit", shard)
         return self._isolate(shard)
 
     def _isolate(self, shard: int) -> int:
         """After a failed batch, go one hit at a time up to the hit that fails on its own,
-        and set that one aside (drop reason ``error``) so the shard is not stuck behind it."""
+        and quarantine that one (drop reason ``error``, with the error kept on the hit) so the
+        shard is not stuck behind it; the rest of the batch goes on."""
         done = 0
         for _ in range(self.batch_size):
             try:
                 processed = self._batch(shard, 1)
-            except (sa.exc.DBAPIError, TransientError):
-                raise
-            except Exception:
-                log.exception("pipeline: setting aside the next hit of shard %d", shard)
-                return done + self._set_aside(shard)
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                log.exception("pipeline: quarantining the next hit of shard %d", shard)
+                return done + self._quarantine(shard, error)  # the rest: batches again
             if not processed:
                 break
             done += processed
@@ -181,7 +182,7 @@ class Pipeline:
         self.counters.batch(len(hits), [o.drop for o in outcomes if o.drop], len(batch.visits))
         return len(hits)
 
-    def _set_aside(self, shard: int) -> int:
+    def _quarantine(self, shard: int, error: BaseException) -> int:
         with self.db.write() as conn:
             if not store.claim_shard(conn, shard):
                 return 0
@@ -190,11 +191,16 @@ class Pipeline:
                 return 0
             now = self._clock.now()
             outcome = store.Processed(
-                hits[0].id, DropReason.ERROR.value, None, self._kept_ip(hits[0].ip)
+                hits[0].id,
+                DropReason.ERROR.value,
+                None,
+                self._kept_ip(hits[0].ip),
+                describe(error),
             )
             store.mark_processed(conn, [outcome], now)
             store.advance_shard(conn, shard, hits[0].id, now)
         self.counters.batch(1, [DropReason.ERROR], 0)
+        self.counters.quarantined(type(error).__name__)
         return 1
 
     def _processed(self, outcome: Outcome) -> store.Processed:
@@ -258,6 +264,26 @@ class Pipeline:
             self.tools.identifier.close()
         if self.tools.city is not None:
             self.tools.city.close()
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for failures of something outside the hits — the store unreachable, a lock or
+    deadlock timeout, an identifier's service down — after which the same batch is simply
+    redone; False for errors the hits themselves cause (a value the store refuses, a step's
+    bug), after which the hit at fault is quarantined and the rest go on."""
+    if isinstance(error, TransientError):
+        return True
+    if isinstance(error, sa.exc.DBAPIError):
+        return error.connection_invalidated or isinstance(
+            error, sa.exc.OperationalError | sa.exc.InterfaceError
+        )
+    return isinstance(error, sa.exc.DisconnectionError | sa.exc.TimeoutError)
+
+
+def describe(error: BaseException) -> str:
+    """The error as kept on a quarantined hit: its type and first line, bounded."""
+    message = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return f"{type(error).__name__}: {message[0] if message else ''}"[:1000]
 
 
 def truncate_ip(ip: str) -> str:

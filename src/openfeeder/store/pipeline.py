@@ -49,6 +49,10 @@ class SessionRow:
     state: dict[str, Any]
 
 
+# The drop reason of a quarantined hit (``DropReason.ERROR``'s value; the store keeps strings).
+QUARANTINED = "error"
+
+
 @dataclass(frozen=True)
 class Processed:
     """What the pipeline made of one hit: a drop reason or the visit it joined."""
@@ -57,6 +61,7 @@ class Processed:
     drop_reason: str | None
     visit_id: str | None
     ip: str  # the IP to keep: truncated when the settings say so
+    error: str | None = None  # a quarantined hit's error
 
 
 # --- Shards -------------------------------------------------------------------------------
@@ -129,13 +134,14 @@ def mark_processed(conn: sa.Connection, outcomes: Sequence[Processed], at: datet
             drop_reason=sa.bindparam("b_drop"),
             visit_id=sa.bindparam("b_visit"),
             ip=sa.bindparam("b_ip"),
+            error=sa.bindparam("b_error"),
         )
     )
     conn.execute(
         statement,
         [
             {"b_id": o.hit_id, "b_at": at, "b_drop": o.drop_reason, "b_visit": o.visit_id}
-            | {"b_ip": o.ip}
+            | {"b_ip": o.ip, "b_error": o.error}
             for o in outcomes
         ],
     )
@@ -282,3 +288,37 @@ def drop_counts(conn: sa.Connection, account_id: int | None = None) -> dict[str,
 
 def _chunks(items: Sequence[_T], size: int = 400) -> list[Sequence[_T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@dataclass(frozen=True)
+class QuarantinedHit:
+    id: int
+    account_id: int
+    received_at: datetime
+    processed_at: datetime
+    error: str | None
+
+
+def quarantined_hits(
+    conn: sa.Connection, account_id: int | None = None, limit: int = 100
+) -> list[QuarantinedHit]:
+    """Hits set aside because processing them failed (drop reason ``error``), newest first."""
+    h = t.hits
+    query = sa.select(h.c.id, h.c.account_id, h.c.received_at, h.c.processed_at, h.c.error).where(
+        h.c.drop_reason == QUARANTINED
+    )
+    if account_id is not None:
+        query = query.where(h.c.account_id == account_id)
+    rows = conn.execute(query.order_by(h.c.id.desc()).limit(limit))
+    return [QuarantinedHit(*row) for row in rows]
+
+
+def release_quarantined(conn: sa.Connection, hit_ids: Collection[int] | None = None) -> int:
+    """Make quarantined hits (all, or those of ``hit_ids``) unprocessed again, so the
+    pipeline takes them through the steps once more; returns how many."""
+    h = t.hits
+    query = h.update().where(h.c.drop_reason == QUARANTINED)
+    if hit_ids is not None:
+        query = query.where(h.c.id.in_(sorted(hit_ids)))
+    result = conn.execute(query.values(processed_at=None, drop_reason=None, error=None))
+    return int(result.rowcount)

@@ -251,6 +251,9 @@ hits = sa.Table(
     sa.Column("processed_at", Timestamp()),
     sa.Column("drop_reason", sa.String(40)),
     sa.Column("visit_id", sa.String(36)),
+    # Why a quarantined hit (drop reason "error") could not be processed: the error's type
+    # and message, for operators; the hit is processed again once an operator releases it.
+    sa.Column("error", sa.Text),
     sa.UniqueConstraint("account_id", "client_event_id"),
     sa.Index(None, "account_id", "processed_at"),
     sa.Index(None, "shard", "processed_at", "id"),
