@@ -90,7 +90,7 @@ def create_store(database_url: str) -> tuple[Any, Any]:
 
 def beacon(port: int, script_hash: str) -> bytes:
     """One ``POST /tr`` as ``navigator.sendBeacon`` sends it, with a fresh event."""
-    from tests.tracking import encode, event
+    from tests.support.tracking import encode, event
 
     body = encode(event()).encode()
     head = (
@@ -180,7 +180,7 @@ def over_http(
     database_url: str, data_dir: Path, script_hash: str, args: argparse.Namespace
 ) -> tuple[dict[int, Outcome], int]:
     """Per client count, the measured outcome; and how many hits were acknowledged in all."""
-    from tests.servers import ServeProcess
+    from tests.support.servers import ServeProcess
 
     env = {
         "OPENFEEDER_DATABASE_URL": database_url,
@@ -227,7 +227,7 @@ def over_http(
 
 
 def incoming(account_id: int, count: int) -> list[Any]:
-    from tests.tracking import event
+    from tests.support.tracking import event
 
     from openfeeder.ingest.append import IncomingHit
 

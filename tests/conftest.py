@@ -17,7 +17,7 @@ from openfeeder.config import Settings
 from openfeeder.store import schema
 from openfeeder.store.db import Database
 from openfeeder.store.engine import create_engine
-from tests.factories import Builder
+from tests.support.factories import Builder
 
 POSTGRES_URL = os.environ.get(
     "OPENFEEDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

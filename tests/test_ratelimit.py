@@ -12,7 +12,7 @@ from openfeeder.app import build_services, create_app
 from openfeeder.config import Settings
 from openfeeder.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from tests.conftest import auth
-from tests.factories import Builder
+from tests.support.factories import Builder
 
 API_429 = {
     "errors": [

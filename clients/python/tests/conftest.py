@@ -22,8 +22,8 @@ import httpx
 import pytest
 from harness import FIRST, App, Dataset, FakeClock, Recording, in_process
 from tests.conftest import builder, db, settings  # noqa: F401 (fixtures, used by name)
-from tests.factories import BOSTON, HELSINKI, Builder
-from tests.servers import ServeProcess
+from tests.support.factories import BOSTON, HELSINKI, Builder
+from tests.support.servers import ServeProcess
 
 from openfeeder.app import build_services, create_app
 from openfeeder.config import Settings

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from harness import FIRST, LAST, App
-from tests.factories import Builder, Member
+from tests.support.factories import Builder, Member
 
 from openfeeder.store import accounts
 from openfeeder.store.db import Database

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from harness import FIRST, LAST, App, FakeClock, Recording
-from tests.factories import Builder, Member
+from tests.support.factories import Builder, Member
 
 from openfeeder_client import Client, RateLimited
 from openfeeder_client.ratelimit import Pacer, retry_delay
