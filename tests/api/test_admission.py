@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from openfeeder.store import accounts
-from tests.conftest import auth
+from tests.support.clients import auth
 from tests.support.factories import Builder
 
 MEDIA = "application/vnd.api+json"

@@ -12,14 +12,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from openfeeder.api.openapi import openapi_document
-from openfeeder.app import create_app
-from openfeeder.config import Settings
 from openfeeder.identify.mmdb import AsnEntry, CityEntry, write_asn_mmdb, write_city_mmdb
 from openfeeder.store.db import Database
 from tests.api.test_openapi import assert_matches_openapi, every_attribute_required
-from tests.conftest import auth
+from tests.support.clients import MakeClient, auth
 from tests.support.factories import Builder
-from tests.support.identify import Zone, add_company, dns_server, identify_settings
+from tests.support.identify import Zone, add_company, dns_server
 
 
 @pytest.fixture
@@ -28,7 +26,7 @@ def zone() -> Zone:
 
 
 @pytest.fixture
-def client(settings: Settings, tmp_path: Path, zone: Zone) -> Iterator[TestClient]:
+def client(make_client: MakeClient, tmp_path: Path, zone: Zone) -> Iterator[TestClient]:
     asn = write_asn_mmdb(
         tmp_path / "asn.mmdb", [AsnEntry("73.0.0.0/8", 7922, "Comcast Cable Communications, LLC")]
     )
@@ -37,21 +35,7 @@ def client(settings: Settings, tmp_path: Path, zone: Zone) -> Iterator[TestClien
         [CityEntry("81.17.0.0/16", "FI", "Finland", "Uusimaa", "18", "Helsinki")],
     )
     with dns_server(zone) as server:
-        app = create_app(
-            identify_settings(
-                settings,
-                run_jobs_in_process=False,
-                asn_mmdb=asn,
-                city_mmdb=city,
-                reverse_dns=True,
-                dns_servers=[server],
-            )
-        )
-        with TestClient(app) as test_client:
-            yield test_client
-        identifier = getattr(app.state, "identifier", None)  # made on first use
-        if identifier is not None:
-            identifier.close()
+        yield make_client(asn_mmdb=asn, city_mmdb=city, reverse_dns=True, dns_servers=[server])
 
 
 def get(client: TestClient, token: str | None, ip: str | None) -> Any:

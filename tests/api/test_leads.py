@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from openfeeder.domain.models import Account
-from tests.conftest import auth
+from tests.support.clients import auth
 from tests.support.factories import BOSTON, HELSINKI, Builder, Member
 
 JAN = "start_date=2026-01-01&end_date=2026-01-31"

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import copy
 import itertools
-import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from ipaddress import ip_network
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +23,7 @@ from starlette.testclient import TestClient
 
 from openfeeder.api.openapi import JSONAPI, openapi_document
 from openfeeder.api.resources import TYPES
-from openfeeder.app import build_services, create_app, routes
+from openfeeder.app import routes
 from openfeeder.config import Settings
 from openfeeder.demo import load_demo
 from openfeeder.domain import ids
@@ -38,9 +36,10 @@ from openfeeder.services import exports, feeds
 from openfeeder.store import accounts, admin
 from openfeeder.store.db import Database
 from openfeeder.store.identify import add_ranges
+from tests.support.clients import build_app
 from tests.support.factories import BOSTON, HELSINKI, Builder, Member
+from tests.support.seed import seed_file
 
-ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_URI = "urn:openfeeder:openapi"
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -142,16 +141,6 @@ SEED_EXAMPLE_PATHS = (
 SEED_HOST = "https://api.leadfeeder.com"
 
 
-def seed_file() -> Path | None:
-    candidates = [
-        os.environ.get("OPENFEEDER_SEED_FILE"),
-        ROOT / "seed" / "leadfeeder-api.txt",
-        ROOT / "docs" / "seed" / "leadfeeder-api.txt",
-        ROOT.parent / "shared" / "seed" / "leadfeeder-api.txt",
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
-
-
 def shape(path: str) -> str:
     """``/accounts/<account_id>`` and ``/accounts/{account_id}`` → ``/accounts/{}``."""
     return re.sub(r"<[^>]*>|\{[^}]*\}", "{}", path.split("?", maxsplit=1)[0])
@@ -176,7 +165,7 @@ def seed_example_paths(text: str) -> list[str]:
 
 def test_seed_snapshot_is_current() -> None:
     path = seed_file()
-    if path is None:
+    if not path.is_file():
         pytest.skip("the seed (leadfeeder-api.txt) is not checked out; set OPENFEEDER_SEED_FILE")
     text = path.read_text(encoding="utf-8")
     assert seed_operations(text) == list(SEED_OPERATIONS)
@@ -760,9 +749,8 @@ def _limited_client(settings: Settings, per_minute: int, exports_per_minute: int
             "export_rate_limit_per_minute": exports_per_minute,
         }
     )
-    services = build_services(settings)
-    services.limiter = RateLimiter(MemoryCounter(), clock=lambda: 1_800_000_030.0)
-    return TestClient(create_app(settings, services))
+    limiter = RateLimiter(MemoryCounter(), clock=lambda: 1_800_000_030.0)
+    return TestClient(build_app(settings, limiter=limiter))
 
 
 def test_rate_limited_responses_match_the_document(

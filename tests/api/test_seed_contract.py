@@ -22,10 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import drop_postgres_database, fresh_postgres_database
-from tests.support.servers import ServeProcess
+from tests.support.seed import seed_examples
+from tests.support.servers import ServeProcess, drop_postgres_database, fresh_postgres_database
 
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "leadfeeder-api.txt"
 BIN = Path(sys.executable).parent / "openfeeder"
 
 # Where the seed disagrees with itself we follow its attribute tables (docs/api.md):
@@ -34,46 +33,6 @@ BIN = Path(sys.executable).parent / "openfeeder"
 TYPE_EXCEPTIONS = {("visits", "lf_client_id"), ("leads", "crm_organization_id")}
 # "Present only when … the visitor has Adobe cookies" (the seed's visit table).
 OPTIONAL = {("visits", "adobe_cookies")}
-
-
-def seed_text() -> str:
-    if not SEED.exists():
-        pytest.fail(f"the seed file is missing at {SEED}")
-    return SEED.read_text()
-
-
-def seed_examples() -> list[tuple[str, str, Any]]:
-    """(method, URL, JSON body) for every curl example followed by a JSON response."""
-    text = seed_text()
-    out = []
-    url_pattern = re.compile(r'"(https://api\.leadfeeder\.com[^"\s]*)')
-    for curl in re.finditer(r"curl ", text):
-        match = url_pattern.search(text, curl.end(), curl.end() + 400)
-        if match is None or match.group(1).endswith("..."):
-            continue
-        method = "POST" if "-XPOST" in text[curl.end() : match.start()] else "GET"
-        rest = text[match.end() :]
-        start = rest.find("\n{")
-        next_curl = rest.find("curl ")
-        if start < 0 or (0 <= next_curl < start):
-            continue
-        body = _balanced(rest[start + 1 :])
-        out.append((method, match.group(1), _loads_lenient(body)))
-    return out
-
-
-def _balanced(text: str) -> str:
-    depth = 0
-    for index, char in enumerate(text):
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth == 0:
-            return text[: index + 1]
-    raise AssertionError("unbalanced JSON in the seed")
-
-
-def _loads_lenient(text: str) -> Any:
-    # The seed's accounts example has a trailing comma; JSON does not allow it.
-    return json.loads(re.sub(r",\s*([\]}])", r"\1", text))
 
 
 @dataclass

@@ -5,20 +5,18 @@ trusted-proxy walk (never uvicorn's) decides a tracker hit's client address."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from openfeeder.app import create_app, routes
-from openfeeder.config import Settings
+from openfeeder.app import routes
 from openfeeder.domain.models import Account
 from openfeeder.routing import Auth, Surface
 from openfeeder.store import hits as hits_store
 from openfeeder.store.db import Database
+from tests.support.clients import MakeClient
 from tests.support.factories import Builder
 from tests.support.servers import ServeProcess
 from tests.support.tracking import encode, event
@@ -26,21 +24,14 @@ from tests.support.tracking import encode, event
 METRICS_TOKEN = "operator-secret"
 
 
-@pytest.fixture
-def app_client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings.model_copy(update={"run_jobs_in_process": False}))
-    with TestClient(app) as client:
-        yield client
-
-
-def test_every_served_route_is_in_the_table(app_client: TestClient) -> None:
+def test_every_served_route_is_in_the_table(api: TestClient) -> None:
     served = {
         (route.path, frozenset(route.methods or ()) - {"HEAD"})
-        for route in app_client.app.router.routes  # type: ignore[attr-defined]
+        for route in api.app.router.routes  # type: ignore[attr-defined]
         if isinstance(route, Route)
     }
     declared = {(e.path, frozenset(e.methods)) for e in routes.ROUTES}
-    assert len(app_client.app.router.routes) == len(routes.ROUTES)  # type: ignore[attr-defined]
+    assert len(api.app.router.routes) == len(routes.ROUTES)  # type: ignore[attr-defined]
     assert served - declared == set(), "served without being declared in app.routes.ROUTES"
     assert declared - served == set(), "declared but not served"
 
@@ -55,53 +46,50 @@ def test_every_route_says_its_surface_and_auth() -> None:
     assert {e.auth for e in routes.on(Surface.OPERATIONS)} == {Auth.OPERATOR}
 
 
-def test_the_tracker_preflight_is_its_own_not_the_apis(app_client: TestClient) -> None:
+def test_the_tracker_preflight_is_its_own_not_the_apis(api: TestClient) -> None:
     preflight = {"Origin": "https://site.example", "Access-Control-Request-Method": "POST"}
-    tracker = app_client.options("/tr", headers=preflight)
+    tracker = api.options("/tr", headers=preflight)
     assert tracker.status_code == 204
     assert tracker.headers["access-control-max-age"] == "86400"
-    api = app_client.options(
-        "/accounts", headers=preflight | {"Access-Control-Request-Method": "GET"}
-    )
+    api = api.options("/accounts", headers=preflight | {"Access-Control-Request-Method": "GET"})
     assert api.status_code == 200  # Starlette's CORS middleware on the API surface
     assert api.headers["access-control-allow-origin"] == "*"
     assert "access-control-max-age" in api.headers  # its default, 600 s
     assert api.headers["access-control-max-age"] != "86400"
 
 
-def test_api_answers_carry_cors_but_operations_do_not(app_client: TestClient) -> None:
+def test_api_answers_carry_cors_but_operations_do_not(api: TestClient) -> None:
     origin = {"Origin": "https://crm.example"}
-    assert app_client.get("/accounts", headers=origin).headers["access-control-allow-origin"]
-    assert app_client.get("/openapi.json", headers=origin).headers["access-control-allow-origin"]
-    assert "access-control-allow-origin" not in app_client.get("/metrics", headers=origin).headers
+    assert api.get("/accounts", headers=origin).headers["access-control-allow-origin"]
+    assert api.get("/openapi.json", headers=origin).headers["access-control-allow-origin"]
+    assert "access-control-allow-origin" not in api.get("/metrics", headers=origin).headers
 
 
-def test_metrics_are_refused_by_default(app_client: TestClient) -> None:
-    response = app_client.get("/metrics")
+def test_metrics_are_refused_by_default(api: TestClient) -> None:
+    response = api.get("/metrics")
     assert response.status_code == 403
     assert "OPENFEEDER_METRICS_TOKEN" in response.json()["errors"][0]["detail"]
     assert "openfeeder_" not in response.text
 
 
-def test_metrics_need_the_operator_token(settings: Settings) -> None:
-    app = create_app(settings.model_copy(update={"metrics_token": METRICS_TOKEN}))
-    with TestClient(app) as client:
-        assert client.get("/metrics").status_code == 401
-        wrong = client.get("/metrics", headers={"Authorization": "Bearer guess"})
-        assert wrong.status_code == 401
-        assert wrong.headers["www-authenticate"].startswith("Bearer")
-        assert wrong.headers["x-ratelimit-remaining"]  # guesses count against the client IP
-        right = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
-        assert right.status_code == 200
-        assert "openfeeder_tracker_hits_total" in right.text
+def test_metrics_need_the_operator_token(make_client: MakeClient) -> None:
+    client = make_client(metrics_token=METRICS_TOKEN)
+    assert client.get("/metrics").status_code == 401
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer guess"})
+    assert wrong.status_code == 401
+    assert wrong.headers["www-authenticate"].startswith("Bearer")
+    assert wrong.headers["x-ratelimit-remaining"]  # guesses count against the client IP
+    right = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert right.status_code == 200
+    assert "openfeeder_tracker_hits_total" in right.text
 
 
-def test_unrouted_requests_get_the_apis_error_document(app_client: TestClient) -> None:
-    missing = app_client.get("/no/such/route")
+def test_unrouted_requests_get_the_apis_error_document(api: TestClient) -> None:
+    missing = api.get("/no/such/route")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/vnd.api+json")
     assert missing.headers["x-ratelimit-limit"] == "100"
-    wrong_method = app_client.delete("/tr")
+    wrong_method = api.delete("/tr")
     assert wrong_method.status_code == 405
 
 

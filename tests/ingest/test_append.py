@@ -30,6 +30,7 @@ from openfeeder.store import hits as hits_store
 from openfeeder.store import schema
 from openfeeder.store.db import Database
 from openfeeder.store.hits import SHARDS
+from tests.support.clients import MakeClient
 from tests.support.factories import Builder
 from tests.support.tracking import encode, event, tracker_app
 
@@ -49,11 +50,6 @@ def hit(account: Account, **event_fields: Any) -> IncomingHit:
 def stored(db: Database, account: Account | None = None) -> list[dict[str, Any]]:
     with db.read() as conn:
         return hits_store.list_hits(conn, account.id if account else None)
-
-
-@pytest.fixture
-def account(builder: Builder) -> Account:
-    return builder.account()
 
 
 @pytest.fixture
@@ -228,12 +224,8 @@ VISITOR = ("198.51.100.7", 40000)
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = tracker_app(
-        settings.model_copy(update={"run_jobs_in_process": False, "metrics_token": METRICS_TOKEN})
-    )
-    with TestClient(app, client=VISITOR) as test_client:
-        yield test_client
+def client(make_client: MakeClient) -> TestClient:
+    return make_client(address=VISITOR, metrics_token=METRICS_TOKEN)
 
 
 def counts(client: TestClient) -> dict[str, int]:

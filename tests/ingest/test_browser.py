@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from openfeeder.services import admin
 from openfeeder.store.db import Database
-from tests.conftest import auth
 from tests.ingest.test_script import DESKTOP_UA, launch_chromium
+from tests.support.clients import auth
 from tests.support.servers import ServeProcess
 from tests.support.tracking import SitePages
 
@@ -36,13 +34,6 @@ PRICING = """<!doctype html><html><head><title>Pricing</title>{snippet}</head>
 ">Enterprise</button></body></html>"""
 
 
-@pytest.fixture
-def store(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    yield db
-    db.dispose()
-
-
 def poll(fetch: Any, done: Any, timeout: float = 30.0) -> Any:
     """``fetch()`` until ``done(result)``; the pipeline runs in the server at its own pace."""
     deadline = time.monotonic() + timeout
@@ -54,22 +45,20 @@ def poll(fetch: Any, done: Any, timeout: float = 30.0) -> Any:
 
 
 def test_a_browsed_site_becomes_a_visit_and_a_lead(
-    database_url: str, store: Database, tmp_path: Path
+    database_url: str, db: Database, tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
     from openfeeder.identify.companies import import_companies
 
-    owner = admin.create_user(store, "owner@example.com")
-    account = admin.create_account(
-        store, name="Example site", subscription="premium", timezone="UTC"
-    )
-    admin.add_member(store, owner.email, account.id)
-    _, token = admin.create_token(store, owner.email)
+    owner = admin.create_user(db, "owner@example.com")
+    account = admin.create_account(db, name="Example site", subscription="premium", timezone="UTC")
+    admin.add_member(db, owner.email, account.id)
+    _, token = admin.create_token(db, owner.email)
     companies = tmp_path / "companies.jsonl"
     company = {"id": "acme", "name": "Acme Oy", "domain": "acme.example", "ranges": [COMPANY_RANGE]}
     companies.write_text(json.dumps(company) + "\n")
-    import_companies(store, companies)
+    import_companies(db, companies)
 
     server = ServeProcess(
         {

@@ -9,12 +9,10 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from openfeeder.config import Settings
@@ -170,17 +168,10 @@ def wait_for_processing(db: Database, account: Account, timeout: float = 30.0) -
         time.sleep(0.02)
 
 
-@pytest.fixture
-def store(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    yield db
-    db.dispose()
-
-
 def test_every_acknowledged_hit_survives_sigkill_and_is_processed_once(
-    database_url: str, store: Database, tmp_path: Path
+    database_url: str, db: Database, tmp_path: Path
 ) -> None:
-    with store.write() as conn:
+    with db.write() as conn:
         account = accounts_store.create_account(
             conn,
             name="Crash test",
@@ -190,7 +181,7 @@ def test_every_acknowledged_hit_survives_sigkill_and_is_processed_once(
         )
     companies = tmp_path / "companies.jsonl"
     companies.write_text(json.dumps({"id": "acme", "name": "Acme", "ranges": [COMPANY_RANGE]}))
-    import_companies(store, companies)
+    import_companies(db, companies)
     settings = {
         "OPENFEEDER_DATABASE_URL": database_url,
         "OPENFEEDER_DATA_DIR": str(tmp_path / "data"),
@@ -214,7 +205,7 @@ def test_every_acknowledged_hit_survives_sigkill_and_is_processed_once(
         load = Load(server.url, account.script_hash).start()
         load.wait_for(KILL_AFTER_ACKS)
         if runs_pipeline:  # kill it while it is turning hits into visits
-            wait_for_processing(store, account)
+            wait_for_processing(db, account)
         server.kill()
         load.join()
     finally:
@@ -226,7 +217,7 @@ def test_every_acknowledged_hit_survives_sigkill_and_is_processed_once(
     # Restarted on the same store, every acknowledged hit is there, each exactly once.
     restarted = ServeProcess(settings, log).start()
     try:
-        stored = stored_ids(store, account)
+        stored = stored_ids(db, account)
         missing = set(load.acked) - set(stored)
         assert not missing, f"{len(missing)} of {len(load.acked)} acknowledged hits were lost"
         assert set(stored) <= set(load.sent)
@@ -237,21 +228,21 @@ def test_every_acknowledged_hit_survives_sigkill_and_is_processed_once(
                 payload = event(scriptId=account.script_hash, clientEventId=event_id)
                 sent = client.post(f"/tr?sid={account.script_hash}", content=encode(payload))
                 assert sent.is_success
-        assert stored_ids(store, account) == stored
+        assert stored_ids(db, account) == stored
 
         # The pipeline (the restarted server's, and one here, side by side) finishes the
         # hits, each exactly once, the batch the kill interrupted included.
         pipeline = make_pipeline(
             Settings(database_url=database_url, data_dir=tmp_path / "data", reverse_dns=False),
-            store,
+            db,
         )
         try:
             deadline = time.monotonic() + 60
-            while processing_problems(store, account) and time.monotonic() < deadline:
+            while processing_problems(db, account) and time.monotonic() < deadline:
                 pipeline.run_once()
                 time.sleep(0.1)
         finally:
             pipeline.close()
-        assert processing_problems(store, account) == []
+        assert processing_problems(db, account) == []
     finally:
         restarted.stop()

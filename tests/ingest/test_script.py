@@ -26,8 +26,9 @@ from openfeeder.services.accounts import script_html
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import hits as hits_store
 from openfeeder.store.db import Database
-from tests.conftest import IN_CI, auth
+from tests.support.clients import MakeClient, auth
 from tests.support.factories import Builder
+from tests.support.servers import IN_CI
 from tests.support.tracking import SitePages, serve_in_thread, tracker_app
 
 LONG_ENDPOINT = "https://tracking.a-rather-long-company-name.example.com/openfeeder/tr"
@@ -73,12 +74,8 @@ def test_settings_are_written_in_as_a_safe_literal() -> None:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    public = settings.model_copy(
-        update={"public_url": "https://tracking.example.com/", "run_jobs_in_process": False}
-    )
-    with TestClient(tracker_app(public)) as test_client:
-        yield test_client
+def client(make_client: MakeClient) -> TestClient:
+    return make_client(public_url="https://tracking.example.com/")
 
 
 def test_the_api_snippet_loads_the_script_from_the_public_url(
@@ -99,9 +96,9 @@ def test_the_api_snippet_loads_the_script_from_the_public_url(
 
 
 def test_the_script_is_served_gzipped_cached_and_per_variant(
-    client: TestClient, account_: Account
+    client: TestClient, account: Account
 ) -> None:
-    path = f"/lftracker_v1_{account_.script_hash}.js"
+    path = f"/lftracker_v1_{account.script_hash}.js"
     plain = client.get(path, headers={"Accept-Encoding": "identity"})
     zipped = client.get(path, headers={"Accept-Encoding": "gzip, br"})
     assert zipped.headers["content-encoding"] == "gzip"
@@ -111,7 +108,7 @@ def test_the_script_is_served_gzipped_cached_and_per_variant(
     assert plain.headers["access-control-allow-origin"] == "*"
     again = client.get(path, headers={"If-None-Match": plain.headers["etag"]})
     assert (again.status_code, again.content) == (304, b"")
-    variant = client.get(f"/lftracker_v1_{account_.script_hash}_ex1.js")
+    variant = client.get(f"/lftracker_v1_{account.script_hash}_ex1.js")
     assert variant.status_code == 200
     assert variant.content == plain.content
 
@@ -120,16 +117,11 @@ def test_the_script_is_served_gzipped_cached_and_per_variant(
     "name", ["NoSuchHash1234.js", "{hash}", "{hash}.css", "{hash}_bad-variant.js", "_.js"]
 )
 def test_an_unknown_or_malformed_script_name_is_404(
-    client: TestClient, account_: Account, name: str
+    client: TestClient, account: Account, name: str
 ) -> None:
-    response = client.get("/lftracker_v1_" + name.format(hash=account_.script_hash))
+    response = client.get("/lftracker_v1_" + name.format(hash=account.script_hash))
     assert response.status_code == 404
     assert response.json()["error"] == "unknown_script"
-
-
-@pytest.fixture
-def account_(builder: Builder) -> Account:
-    return builder.account()
 
 
 # -- in the browser ----------------------------------------------------------------------

@@ -31,13 +31,8 @@ from tests.support.factories import Builder, Member
 
 
 @pytest.fixture
-def member(builder: Builder) -> Member:
-    return builder.user()
-
-
-@pytest.fixture
-def account(builder: Builder, member: Member) -> Account:
-    account = builder.account(member)
+def account(account: Account, builder: Builder) -> Account:
+    """The member's account, with visits of three companies to export."""
     builder.visits(account, builder.companies(3))
     return account
 

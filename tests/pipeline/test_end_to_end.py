@@ -17,14 +17,12 @@ from ipaddress import ip_network
 import pytest
 import sqlalchemy as sa
 
-from openfeeder.config import Settings
 from openfeeder.ingest.append import IncomingHit
 from openfeeder.pipeline import STEPS, DropReason
 from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps import Step
 from openfeeder.store import schema as t
-from openfeeder.store.db import Database
-from tests.support.factories import HELSINKI, Builder
+from tests.support.factories import HELSINKI
 from tests.support.pipeline import (
     ACME_IP,
     GLOBEX_IP,
@@ -37,17 +35,10 @@ from tests.support.pipeline import (
     World,
     count,
     hits,
-    make_world,
     paths,
     status,
     visits,
 )
-
-
-@pytest.fixture
-def world(settings: Settings, db: Database, builder: Builder) -> World:
-    return make_world(settings, db, builder)
-
 
 # --- Visits ---------------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import generate_latest
 
-from openfeeder.config import Settings
 from openfeeder.ingest.append import IncomingHit
 from openfeeder.pipeline import STEPS, DropReason, Pipeline, make_pipeline
 from openfeeder.pipeline.model import Batch, Event, TransientError
@@ -33,17 +32,10 @@ from tests.support.pipeline import (
     World,
     count,
     hits,
-    make_world,
     paths,
     unprocessed,
     visits,
 )
-
-
-@pytest.fixture
-def world(settings: Settings, db: Database, builder: Builder) -> World:
-    return make_world(settings, db, builder)
-
 
 # --- Exactly once ---------------------------------------------------------------------------
 

@@ -41,16 +41,6 @@ def queue(settings: Settings, db: Database) -> Iterator[JobQueue]:
     jobs.stop()
 
 
-@pytest.fixture
-def member(builder: Builder) -> Member:
-    return builder.user()
-
-
-@pytest.fixture
-def account(builder: Builder, member: Member) -> Account:
-    return builder.account(member)
-
-
 def visit(
     account: Account,
     company: Company,

@@ -1,10 +1,15 @@
-"""Builders for test data, going through the same store and service functions as the app."""
+"""Builders for test data, going through the same store and service functions as the app,
+and their fixtures (a plugin of ``tests/conftest.py``): ``builder`` on the test's store, a
+``member`` (a user with an API token) and the ``account`` it is a member of. The benchmarks
+(``bench/``) build their stores with ``Builder`` too."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from openfeeder.domain import ids
 from openfeeder.domain.models import Account, Company, Location, NewVisit, User
@@ -125,3 +130,19 @@ class Builder:
                 )  # type: ignore[arg-type]
         record_visits(self.db, made)
         return made
+
+
+@pytest.fixture
+def builder(db: Database) -> Builder:
+    return Builder(db)
+
+
+@pytest.fixture
+def member(builder: Builder) -> Member:
+    return builder.user()
+
+
+@pytest.fixture
+def account(builder: Builder, member: Member) -> Account:
+    """A premium account with ``member`` in it (no visits)."""
+    return builder.account(member)

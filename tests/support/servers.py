@@ -1,5 +1,7 @@
-"""Real servers for tests: a free port on 127.0.0.1, waiting for a server to answer, and
-``openfeeder serve`` as a child process (the seed contract, the tracker and client tests)."""
+"""Real servers for tests: the PostgreSQL and Redis the store and queue tests use (skipped
+without them, except under CI), a free port on 127.0.0.1, waiting for a server to answer,
+and ``openfeeder serve`` as a child process (the seed contract, the tracker and client
+tests)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,46 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+import pytest
+import sqlalchemy as sa
+
+from openfeeder.store.engine import create_engine
+
+POSTGRES_URL = os.environ.get(
+    "OPENFEEDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("OPENFEEDER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = bool(os.environ.get("CI"))
+
+
+def unavailable(what: str, error: Exception) -> None:
+    """Skip (or, under CI, fail) a test whose server is not there."""
+    message = f"{what} is not reachable ({error.__class__.__name__}: {error})"
+    if IN_CI:
+        pytest.fail(f"{message}; CI requires it")
+    pytest.skip(message)
+
+
+def fresh_postgres_database(name: str) -> str:
+    """Create (or recreate) an empty database next to the server's ``test`` one; its URL."""
+    admin = create_engine(POSTGRES_URL)
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as error:
+        unavailable("PostgreSQL", error)
+    finally:
+        admin.dispose()
+    return admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    admin = create_engine(POSTGRES_URL)
+    name = sa.make_url(url).database
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
 
 
 def free_port() -> int:

@@ -17,9 +17,8 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from openfeeder.app import build_services, create_app
 from openfeeder.config import Settings
-from openfeeder.ingest import make_ingestor
+from tests.support.clients import build_app
 from tests.support.servers import free_port, wait_until_up
 
 
@@ -58,13 +57,9 @@ def encode(value: Mapping[str, Any] | str) -> str:
 
 
 def tracker_app(settings: Settings) -> Starlette:
-    """The real application with an ingestor and no pipeline running in the background
-    (these tests look at hits as ingest stored them)."""
-    settings = settings.model_copy(update={"pipeline_in_process": False})
-    services = build_services(settings)
-    if services.ingest is None:
-        services.ingest = make_ingestor(settings, services.db)
-    return create_app(settings, services)
+    """The real application with no pipeline running in the background (these tests look at
+    hits as ingest stored them)."""
+    return build_app(settings.model_copy(update={"pipeline_in_process": False}))
 
 
 @contextmanager

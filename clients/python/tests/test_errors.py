@@ -27,11 +27,6 @@ from openfeeder_client.errors import error_from_response
 
 
 @pytest.fixture
-def member(builder: Builder) -> Member:
-    return builder.user()
-
-
-@pytest.fixture
 def app(make_app: Callable[..., App]) -> App:
     return make_app()
 

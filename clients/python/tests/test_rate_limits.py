@@ -18,8 +18,8 @@ MINUTE_START = 1_800_000_000.0  # FakeClock starts 1.5 s after this
 
 
 @pytest.fixture
-def member(builder: Builder) -> Member:
-    member = builder.user()
+def member(member: Member, builder: Builder) -> Member:
+    """A member of an account with visits of two companies."""
     builder.visits(builder.account(member), builder.companies(2))
     return member
 
