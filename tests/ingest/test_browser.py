@@ -16,7 +16,7 @@ import httpx
 
 from openfeeder.services import admin
 from openfeeder.store.db import Database
-from tests.ingest.test_script import DESKTOP_UA, launch_chromium
+from tests.support.browser import DESKTOP_UA, launch_chromium
 from tests.support.clients import auth
 from tests.support.servers import ServeProcess
 from tests.support.tracking import SitePages

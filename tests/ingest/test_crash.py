@@ -22,7 +22,7 @@ from openfeeder.pipeline import make_pipeline
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import schema
 from openfeeder.store.db import Database
-from tests.ingest.test_script import DESKTOP_UA
+from tests.support.browser import DESKTOP_UA
 from tests.support.servers import ServeProcess
 from tests.support.tracking import encode, event
 

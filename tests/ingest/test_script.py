@@ -12,7 +12,6 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +25,9 @@ from openfeeder.services.accounts import script_html
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import hits as hits_store
 from openfeeder.store.db import Database
+from tests.support.browser import DESKTOP_UA, launch_chromium
 from tests.support.clients import MakeClient, auth
 from tests.support.factories import Builder
-from tests.support.servers import IN_CI
 from tests.support.tracking import SitePages, serve_in_thread, tracker_app
 
 LONG_ENDPOINT = "https://tracking.a-rather-long-company-name.example.com/openfeeder/tr"
@@ -125,33 +124,6 @@ def test_an_unknown_or_malformed_script_name_is_404(
 
 
 # -- in the browser ----------------------------------------------------------------------
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Headless Chromium says so in its user agent; a page visit by a person does not.
-DESKTOP_UA = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/140.0.0.0 Safari/537.36"
-)
-
-
-def launch_chromium(playwright: Any) -> Any:
-    """Debian's Chromium with a fresh temporary profile; Playwright never downloads one."""
-    if not CHROMIUM.exists():
-        message = f"Chromium is not installed at {CHROMIUM} (scripts/ensure-chromium installs it)"
-        if IN_CI:
-            pytest.fail(f"{message}; CI requires it")
-        pytest.skip(message)
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Shared pieces of the tracker tests: events as the browser sends them, the application
 with the tracker surface, uvicorn in a thread, and a small site server for the browser's
-pages (``openfeeder serve`` as a process is in ``tests/servers.py``)."""
+pages (``openfeeder serve`` as a process is in ``tests/support/servers.py``)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 from openfeeder.config import Settings
+from openfeeder.domain.models import Account
+from openfeeder.store import hits as hits_store
+from openfeeder.store.db import Database
 from tests.support.clients import build_app
 from tests.support.servers import free_port, wait_until_up
 
@@ -54,6 +57,12 @@ def event(**overrides: Any) -> dict[str, Any]:
 def encode(value: Mapping[str, Any] | str) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     return base64.b64encode(text.encode()).decode()
+
+
+def stored(db: Database, account: Account | None = None) -> list[dict[str, Any]]:
+    """The hits ingest stored, of ``account`` or of every account."""
+    with db.read() as conn:
+        return hits_store.list_hits(conn, account.id if account else None)
 
 
 def tracker_app(settings: Settings) -> Starlette:
