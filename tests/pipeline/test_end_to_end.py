@@ -4,7 +4,7 @@ routes, sessions across batches, campaigns, the clock, cookieless visitors, and 
 drop reason.
 
 Identification is a complete table-driven identifier (``TableIdentifier``), so each drop
-reason can be produced on purpose; ``tests/test_pipeline_identify.py`` runs the real
+reason can be produced on purpose; ``tests/pipeline/test_identify.py`` runs the real
 resolver chain with MMDB files it builds.
 """
 
