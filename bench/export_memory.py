@@ -28,35 +28,34 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+# The tests' data builders (tests/support/factories.py) make the bench's user and account.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
 FIRST, LAST = date(2026, 1, 1), date(2026, 1, 31)
 BATCH = 5_000
 
 
 def build(database_url: str, data_dir: Path, leads: int) -> dict[str, Any]:
     """A migrated store with ``leads`` leads visiting in January 2026, and two pending exports."""
+    from tests.support.factories import Builder
+
     from openfeeder.config import Settings
     from openfeeder.domain import ids
     from openfeeder.domain.models import Company, Location, NewVisit
     from openfeeder.jobs import make_queue
     from openfeeder.services.exports import create_export
     from openfeeder.services.visits import record_visits, route_step
-    from openfeeder.store import accounts
     from openfeeder.store.companies import upsert_companies
     from openfeeder.store.db import Database
 
     settings = Settings(database_url=database_url, data_dir=data_dir, redis_url=None)
     db = Database(database_url)
     db.migrate()
-    with db.write() as conn:
-        user = accounts.create_user(conn, "bench@example.com", "Bench")
-        account = accounts.create_account(
-            conn,
-            name="Bench",
-            subscription="premium",
-            timezone="Europe/Helsinki",
-            script_hash=ids.new_script_hash(),
-        )
-        accounts.add_member(conn, user.id, account.id)
+    builder = Builder(db)
+    member = builder.user("bench@example.com")
+    account = builder.account(member, timezone="Europe/Helsinki")
+    user = member.user
     places = [
         Location(ids.location_id(cc, region, city), country, cc, region, None, city, state)
         for cc, country, region, city, state in [

@@ -35,7 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# The tracker tests' event builder and server helper: the events sent here are theirs.
+# The tracker tests' event builder and server helper: the events sent here are theirs; the
+# account is made by the tests' data builder.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -68,21 +69,13 @@ class Outcome:
 
 def create_store(database_url: str) -> tuple[Any, Any]:
     """A migrated store with one account; the database and the account."""
-    from openfeeder.domain import ids
-    from openfeeder.store import accounts
+    from tests.support.factories import Builder
+
     from openfeeder.store.db import Database
 
     db = Database(database_url)
     db.migrate()
-    with db.write() as conn:
-        account = accounts.create_account(
-            conn,
-            name="Ingest bench",
-            subscription="premium",
-            timezone="UTC",
-            script_hash=ids.new_script_hash(),
-        )
-    return db, account
+    return db, Builder(db).account()
 
 
 # -- over HTTP ---------------------------------------------------------------------------
@@ -90,7 +83,7 @@ def create_store(database_url: str) -> tuple[Any, Any]:
 
 def beacon(port: int, script_hash: str) -> bytes:
     """One ``POST /tr`` as ``navigator.sendBeacon`` sends it, with a fresh event."""
-    from tests.tracking import encode, event
+    from tests.support.tracking import encode, event
 
     body = encode(event()).encode()
     head = (
@@ -180,7 +173,7 @@ def over_http(
     database_url: str, data_dir: Path, script_hash: str, args: argparse.Namespace
 ) -> tuple[dict[int, Outcome], int]:
     """Per client count, the measured outcome; and how many hits were acknowledged in all."""
-    from tests.servers import ServeProcess
+    from tests.support.servers import ServeProcess
 
     env = {
         "OPENFEEDER_DATABASE_URL": database_url,
@@ -227,7 +220,7 @@ def over_http(
 
 
 def incoming(account_id: int, count: int) -> list[Any]:
-    from tests.tracking import event
+    from tests.support.tracking import event
 
     from openfeeder.ingest.append import IncomingHit
 

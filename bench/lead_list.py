@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,6 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+
+# The tests' data builders (tests/support/factories.py) make the accounts.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 FIRST = date(2026, 1, 1)
 BATCH = 6_000  # visits per record_visits transaction while building
@@ -89,12 +94,15 @@ class Builder:
     """Accounts, companies and visits in one store, through the store and service functions."""
 
     def __init__(self, database_url: str, seed: int = 1) -> None:
+        from tests.support import factories
+
         from openfeeder.domain import ids
         from openfeeder.domain.models import Location
         from openfeeder.store.db import Database
 
         self.db = Database(database_url)
         self.db.migrate()
+        self.factory = factories.Builder(self.db)
         self.rng = random.Random(seed)
         self.place_of: dict[str, Location] = {}
         self.places = [
@@ -110,17 +118,9 @@ class Builder:
         """An account and ``leads`` companies; each company becomes one lead (one location)."""
         from openfeeder.domain import ids
         from openfeeder.domain.models import Company
-        from openfeeder.store import accounts
         from openfeeder.store.companies import upsert_companies
 
-        with self.db.write() as conn:
-            account = accounts.create_account(
-                conn,
-                name=label,
-                subscription="premium",
-                timezone="UTC",
-                script_hash=ids.new_script_hash(),
-            )
+        account = self.factory.account()
         rng = self.rng
         companies = [
             Company(

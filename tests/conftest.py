@@ -1,6 +1,9 @@
-"""Shared fixtures: one parametrised store fixture runs every store test on SQLite and on
-PostgreSQL; Redis tests use a real server. Without a server its tests skip with the reason,
-except under CI, where a missing server fails the run."""
+"""Fixtures every package's tests share: one parametrised store fixture runs every store test
+on SQLite and on PostgreSQL; Redis tests use a real server. Without a server its tests skip
+with the reason, except under CI, where a missing server fails the run.
+
+The tests mirror ``src/openfeeder`` (``tests/<package>/test_<module>.py``); each package's
+own shared fixtures are in its ``conftest.py``, the helpers in ``tests/support/``."""
 
 from __future__ import annotations
 
@@ -9,51 +12,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from starlette.testclient import TestClient
 
-from openfeeder.app import create_app
 from openfeeder.config import Settings
 from openfeeder.store import schema
 from openfeeder.store.db import Database
-from openfeeder.store.engine import create_engine
-from tests.factories import Builder
-
-POSTGRES_URL = os.environ.get(
-    "OPENFEEDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+from tests.support.servers import (
+    REDIS_URL,
+    drop_postgres_database,
+    fresh_postgres_database,
+    unavailable,
 )
-REDIS_URL = os.environ.get("OPENFEEDER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-IN_CI = bool(os.environ.get("CI"))
 
-
-def unavailable(what: str, error: Exception) -> None:
-    """Skip (or, under CI, fail) a test whose server is not there."""
-    message = f"{what} is not reachable ({error.__class__.__name__}: {error})"
-    if IN_CI:
-        pytest.fail(f"{message}; CI requires it")
-    pytest.skip(message)
-
-
-def fresh_postgres_database(name: str) -> str:
-    """Create (or recreate) an empty database next to the server's ``test`` one; its URL."""
-    admin = create_engine(POSTGRES_URL)
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as error:
-        unavailable("PostgreSQL", error)
-    finally:
-        admin.dispose()
-    return admin.url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres_database(url: str) -> None:
-    admin = create_engine(POSTGRES_URL)
-    name = sa.make_url(url).database
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+# The support modules that define fixtures: the test data builders and the application's
+# client; every test can ask for theirs by name.
+pytest_plugins = ["tests.support.factories", "tests.support.clients"]
 
 
 @pytest.fixture(scope="session")
@@ -122,23 +94,6 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
-
-
-@pytest.fixture
-def builder(db: Database) -> Builder:
-    return Builder(db)
-
-
-@pytest.fixture
-def api(settings: Settings) -> Iterator[TestClient]:
-    """The real application in-process; jobs run only when a test runs them."""
-    app = create_app(settings.model_copy(update={"run_jobs_in_process": False}))
-    with TestClient(app) as client:
-        yield client
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Token token={token}"}
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -22,7 +22,7 @@ from openfeeder.config import Settings
 from openfeeder.services import access
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
-from tests.factories import Builder
+from tests.support.factories import Builder
 
 DOCS = Path(__file__).parents[1] / "docs" / "cli.md"
 
@@ -128,7 +128,7 @@ def test_serve_migrates_then_runs_uvicorn(
     ok(fresh_url, "serve")
     assert [(host, port) for _app, host, port, _ in calls] == [("127.0.0.1", 8000)]
     assert calls[0][0].state.services.settings is apps[0]
-    # Only our trusted-proxy walk decides a client's address (test_ingest shows it).
+    # Only our trusted-proxy walk decides a client's address (tests/app/test_surfaces.py shows it).
     assert calls[0][3] == {"proxy_headers": False}
     assert apps[0].database_url == fresh_url
 

@@ -3,16 +3,14 @@ the seed's 429 bodies to the letter, shared across processes through the real Re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from starlette.testclient import TestClient
 
-from openfeeder.app import build_services, create_app
-from openfeeder.config import Settings
 from openfeeder.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
-from tests.conftest import auth
-from tests.factories import Builder
+from tests.support.clients import MakeClient, auth
+from tests.support.factories import Builder
 
 API_429 = {
     "errors": [
@@ -58,18 +56,10 @@ def clock() -> Clock:
 
 @pytest.fixture
 def apps(
-    settings: Settings, make_counter: Callable[[], Counter], clock: Clock
-) -> Iterator[list[TestClient]]:
+    make_client: MakeClient, make_counter: Callable[[], Counter], clock: Clock
+) -> list[TestClient]:
     """Two application instances (two processes' worth) sharing one counter store."""
-    clients = []
-    for _ in range(2):
-        services = build_services(settings.model_copy(update={"run_jobs_in_process": False}))
-        services.limiter = RateLimiter(make_counter(), clock)
-        client = TestClient(create_app(services.settings, services))
-        clients.append(client.__enter__())
-    yield clients
-    for client in clients:
-        client.__exit__(None, None, None)
+    return [make_client(limiter=RateLimiter(make_counter(), clock)) for _ in range(2)]
 
 
 def test_exactly_100_requests_per_minute_per_token(

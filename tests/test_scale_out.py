@@ -22,12 +22,12 @@ import pytest
 
 from openfeeder.identify.companies import import_companies
 from openfeeder.store.db import Database
-from tests.conftest import auth, drop_postgres_database, fresh_postgres_database
-from tests.factories import Builder
-from tests.servers import ServeProcess
-from tests.test_ingest_crash import processing_problems, stored_ids
-from tests.test_tracker_script import DESKTOP_UA
-from tests.tracking import encode, event
+from tests.ingest.test_crash import processing_problems, stored_ids
+from tests.support.browser import DESKTOP_UA
+from tests.support.clients import auth
+from tests.support.factories import Builder
+from tests.support.servers import ServeProcess, drop_postgres_database, fresh_postgres_database
+from tests.support.tracking import encode, event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

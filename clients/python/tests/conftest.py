@@ -21,9 +21,10 @@ from typing import Any
 import httpx
 import pytest
 from harness import FIRST, App, Dataset, FakeClock, Recording, in_process
-from tests.conftest import builder, db, settings  # noqa: F401 (fixtures, used by name)
-from tests.factories import BOSTON, HELSINKI, Builder
-from tests.servers import ServeProcess
+from tests.conftest import db, settings  # noqa: F401 (fixtures, used by name)
+from tests.support import factories
+from tests.support.factories import BOSTON, HELSINKI, Builder
+from tests.support.servers import ServeProcess
 
 from openfeeder.app import build_services, create_app
 from openfeeder.config import Settings
@@ -33,6 +34,8 @@ from openfeeder.services.feeds import create_feed
 from openfeeder.store.db import Database
 from openfeeder_client import Client
 
+# The server suite's builder and member fixtures, by name (its conftest is not above here).
+builder, member = factories.builder, factories.member
 BIN = Path(sys.executable).parent
 UNLIMITED = 1_000_000  # rate limits out of the way, except in the tests about them
 

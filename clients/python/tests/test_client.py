@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 import httpx
 from harness import FIRST, LAST, App, Dataset, Recording
-from tests.factories import Builder
+from tests.support.factories import Builder
 
 from openfeeder_client import (
     DEFAULT_USER_AGENT,

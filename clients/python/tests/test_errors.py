@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from harness import FIRST, LAST, App
-from tests.factories import Builder, Member
+from tests.support.factories import Builder, Member
 
 from openfeeder.store import accounts
 from openfeeder.store.db import Database
@@ -24,11 +24,6 @@ from openfeeder_client import (
     ValidationError,
 )
 from openfeeder_client.errors import error_from_response
-
-
-@pytest.fixture
-def member(builder: Builder) -> Member:
-    return builder.user()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from harness import FIRST, LAST, App, Dataset, FakeClock
-from tests.factories import Builder
+from tests.support.factories import Builder
 
 from openfeeder.jobs.queue import make_queue
 from openfeeder.services.exports import LocalExportFiles

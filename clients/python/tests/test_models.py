@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from tests.test_seed_contract import seed_examples
+from tests.support.seed import seed_examples
 
 from openfeeder_client import (
     Account,

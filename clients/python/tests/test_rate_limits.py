@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from harness import FIRST, LAST, App, FakeClock, Recording
-from tests.factories import Builder, Member
+from tests.support.factories import Builder, Member
 
 from openfeeder_client import Client, RateLimited
 from openfeeder_client.ratelimit import Pacer, retry_delay
@@ -18,8 +18,8 @@ MINUTE_START = 1_800_000_000.0  # FakeClock starts 1.5 s after this
 
 
 @pytest.fixture
-def member(builder: Builder) -> Member:
-    member = builder.user()
+def member(member: Member, builder: Builder) -> Member:
+    """A member of an account with visits of two companies."""
     builder.visits(builder.account(member), builder.companies(2))
     return member
 

@@ -1,0 +1,248 @@
+"""The acknowledgement is a promise: ``openfeeder serve`` is killed with SIGKILL while a load
+generator sends hits (and its pipeline turns them into visits), restarted, and every hit that
+got a 2xx must be in the store exactly once, and be processed exactly once — on SQLite and on
+PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from openfeeder.config import Settings
+from openfeeder.domain.models import Account
+from openfeeder.identify.companies import import_companies
+from openfeeder.pipeline import make_pipeline
+from openfeeder.store import accounts as accounts_store
+from openfeeder.store import schema
+from openfeeder.store.db import Database
+from tests.support.browser import DESKTOP_UA
+from tests.support.servers import ServeProcess
+from tests.support.tracking import encode, event
+
+THREADS = 8
+VISITORS_PER_THREAD = 4  # so visits have several pages and a redone batch would show
+KILL_AFTER_ACKS = 400  # per run: enough to be mid-load with every thread busy
+MAX_SENDS_PER_THREAD = 3000  # the bound on the load should the kill never come
+COMPANY_RANGE = "203.0.113.0/24"  # the load's visitors come from this company's network
+
+
+@dataclass
+class Load:
+    """Threads sending beacons and pixels as fast as the server answers, until it dies."""
+
+    url: str
+    script_hash: str
+    acked: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> Load:
+        self._threads = [
+            threading.Thread(target=self._send, args=(n,), daemon=True) for n in range(THREADS)
+        ]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def _send(self, worker: int) -> None:
+        # Each thread is a few browsers in one office, behind the trusted proxy (us).
+        headers = {"User-Agent": DESKTOP_UA, "X-Forwarded-For": f"203.0.113.{worker + 1}"}
+        visitors = [event()["lfClientId"] for _ in range(VISITORS_PER_THREAD)]
+        with httpx.Client(base_url=self.url, headers=headers, timeout=10.0) as client:
+            for n in range(MAX_SENDS_PER_THREAD):
+                payload = event(
+                    scriptId=self.script_hash,
+                    lfClientId=visitors[n % VISITORS_PER_THREAD],
+                    context={"pageUrl": f"https://www.example.com/p{n}", "pageTitle": f"P{n}"},
+                )
+                event_id = payload["clientEventId"]
+                with self._lock:
+                    self.sent.append(event_id)
+                try:
+                    if (worker + n) % 3:  # mostly beacons, some pixels
+                        response = client.post(
+                            f"/tr?sid={self.script_hash}", content=encode(payload)
+                        )
+                    else:
+                        response = client.get(
+                            "/tr", params={"sid": self.script_hash, "data": encode(payload)}
+                        )
+                except httpx.TransportError:
+                    return  # the server is gone
+                with self._lock:
+                    if response.is_success:
+                        self.acked.append(event_id)
+                    else:
+                        self.failures.append(f"{response.status_code} {response.text}")
+
+    def wait_for(self, acks: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < acks:
+            assert not self.failures, self.failures[:3]
+            assert time.monotonic() < deadline, f"only {len(self.acked)} acks in {timeout} s"
+            time.sleep(0.005)
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join(30)
+            assert not thread.is_alive()
+
+
+def stored_ids(db: Database, account: Account) -> dict[str, int]:
+    """client_event_id → how many rows hold it."""
+    hits = schema.hits
+    query = (
+        sa.select(hits.c.client_event_id, sa.func.count())
+        .where(hits.c.account_id == account.id)
+        .group_by(hits.c.client_event_id)
+    )
+    with db.read() as conn:
+        return {row[0]: row[1] for row in conn.execute(query)}
+
+
+def processing_problems(db: Database, account: Account) -> list[str]:
+    """What is wrong with how the account's hits were processed, if anything: each hit is
+    processed, and made part of a visit or dropped with a reason; each pageview counts once
+    in its visit's pages and once in the lead's day statistics."""
+    hits, visits, stats = schema.hits, schema.visits, schema.lead_day_stats
+    mine = hits.c.account_id == account.id
+    with db.read() as conn:
+        waiting = conn.execute(
+            sa.select(sa.func.count()).where(mine, hits.c.processed_at.is_(None))
+        ).scalar_one()
+        unexplained = conn.execute(
+            sa.select(sa.func.count()).where(
+                mine,
+                hits.c.processed_at.is_not(None),
+                hits.c.visit_id.is_(None),
+                hits.c.drop_reason.is_(None),
+            )
+        ).scalar_one()
+        in_visits = conn.execute(
+            sa.select(sa.func.count()).where(mine, hits.c.visit_id.is_not(None))
+        ).scalar_one()
+        pages = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(visits.c.page_depth), 0)).where(
+                visits.c.account_id == account.id
+            )
+        ).scalar_one()
+        counted = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(stats.c.pageviews), 0)).where(
+                stats.c.account_id == account.id
+            )
+        ).scalar_one()
+    problems = []
+    if waiting:
+        problems.append(f"{waiting} hits not processed")
+    if unexplained:
+        problems.append(f"{unexplained} processed hits with neither a visit nor a drop reason")
+    if not in_visits:
+        problems.append("no hit became part of a visit")
+    if pages != in_visits:
+        problems.append(f"{in_visits} pageviews in visits, but the visits have {pages} pages")
+    if counted != in_visits:
+        problems.append(f"{in_visits} pageviews in visits, but lead statistics count {counted}")
+    return problems
+
+
+def wait_for_processing(db: Database, account: Account, timeout: float = 30.0) -> None:
+    hits = schema.hits
+    query = sa.select(sa.func.count()).where(
+        hits.c.account_id == account.id, hits.c.processed_at.is_not(None)
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.read() as conn:
+            if conn.execute(query).scalar_one():
+                return
+        assert time.monotonic() < deadline, "the server's pipeline processed nothing"
+        time.sleep(0.02)
+
+
+def test_every_acknowledged_hit_survives_sigkill_and_is_processed_once(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    with db.write() as conn:
+        account = accounts_store.create_account(
+            conn,
+            name="Crash test",
+            subscription="premium",
+            timezone="UTC",
+            script_hash=secrets.token_hex(8),
+        )
+    companies = tmp_path / "companies.jsonl"
+    companies.write_text(json.dumps({"id": "acme", "name": "Acme", "ranges": [COMPANY_RANGE]}))
+    import_companies(db, companies)
+    settings = {
+        "OPENFEEDER_DATABASE_URL": database_url,
+        "OPENFEEDER_DATA_DIR": str(tmp_path / "data"),
+        "OPENFEEDER_RUN_JOBS_IN_PROCESS": "false",
+        "OPENFEEDER_TRUSTED_PROXIES": "127.0.0.1/32",
+        "OPENFEEDER_REVERSE_DNS": "false",
+        # The load comes from one proxy, far faster than any visitor.
+        "OPENFEEDER_TRACKER_FLOOD_PER_MINUTE": "10000000",
+        "OPENFEEDER_PIPELINE_BATCH_SIZE": "50",  # many small batches: the kill lands in one
+        "OPENFEEDER_METRICS_TOKEN": "crash-test-metrics",
+    }
+    log = tmp_path / "serve.log"
+    server = ServeProcess(settings, log).start()
+    try:
+        runs_pipeline = (
+            "openfeeder_pipeline_"
+            in httpx.get(
+                f"{server.url}/metrics", headers={"Authorization": "Bearer crash-test-metrics"}
+            ).text
+        )
+        load = Load(server.url, account.script_hash).start()
+        load.wait_for(KILL_AFTER_ACKS)
+        if runs_pipeline:  # kill it while it is turning hits into visits
+            wait_for_processing(db, account)
+        server.kill()
+        load.join()
+    finally:
+        server.stop()
+    assert not load.failures, load.failures[:5]
+    in_flight = len(load.sent) - len(load.acked)
+    assert in_flight > 0, "the kill came after the load ended: nothing was mid-flight"
+
+    # Restarted on the same store, every acknowledged hit is there, each exactly once.
+    restarted = ServeProcess(settings, log).start()
+    try:
+        stored = stored_ids(db, account)
+        missing = set(load.acked) - set(stored)
+        assert not missing, f"{len(missing)} of {len(load.acked)} acknowledged hits were lost"
+        assert set(stored) <= set(load.sent)
+        assert set(stored.values()) == {1}
+        # Browsers resend what they are not sure about: an acknowledged hit stays one hit.
+        with httpx.Client(base_url=restarted.url, headers={"User-Agent": DESKTOP_UA}) as client:
+            for event_id in load.acked[:20]:
+                payload = event(scriptId=account.script_hash, clientEventId=event_id)
+                sent = client.post(f"/tr?sid={account.script_hash}", content=encode(payload))
+                assert sent.is_success
+        assert stored_ids(db, account) == stored
+
+        # The pipeline (the restarted server's, and one here, side by side) finishes the
+        # hits, each exactly once, the batch the kill interrupted included.
+        pipeline = make_pipeline(
+            Settings(database_url=database_url, data_dir=tmp_path / "data", reverse_dns=False),
+            db,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while processing_problems(db, account) and time.monotonic() < deadline:
+                pipeline.run_once()
+                time.sleep(0.1)
+        finally:
+            pipeline.close()
+        assert processing_problems(db, account) == []
+    finally:
+        restarted.stop()
