@@ -30,7 +30,6 @@ from openfeeder.config import Settings
 from openfeeder.demo import load_demo
 from openfeeder.domain import ids
 from openfeeder.domain.models import Account
-from openfeeder.domain.representation import LEAD_FIELDS
 from openfeeder.identify.ranges import network_bounds
 from openfeeder.ratelimit import MemoryCounter, RateLimiter
 from openfeeder.routing import Surface
@@ -47,7 +46,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    return openapi_document("http://testserver")
+    return openapi_document(routes.documented(), "http://testserver")
 
 
 # --- (a) the document itself -------------------------------------------------------------
@@ -55,7 +54,7 @@ def document() -> dict[str, Any]:
 
 @pytest.mark.parametrize("server_url", [None, "https://leads.example.com/"])
 def test_document_is_valid_openapi_3_1(server_url: str | None) -> None:
-    document = openapi_document(server_url)
+    document = openapi_document(routes.documented(), server_url)
     validate(document, cls=OpenAPIV31SpecValidator)
     assert document["openapi"].startswith("3.1.")
     if server_url:
@@ -77,7 +76,7 @@ def test_attribute_schemas_are_the_renderers_attributes(document: dict[str, Any]
     for type_, schema in by_type.items():
         assert list(schemas[schema]["properties"]) == list(TYPES[type_]), type_
     single = list(schemas["LeadAttributes"]["properties"])
-    assert single == [name for name in LEAD_FIELDS if name != "quality"]
+    assert single == [name for name in TYPES["leads"] if name != "quality"]
 
 
 def test_every_type_has_a_sparse_fieldset_parameter(document: dict[str, Any]) -> None:
@@ -526,7 +525,7 @@ def every_attribute_required(document: Mapping[str, Any]) -> dict[str, Any]:
 
 # The operations with one valid request each, and what each can be refused for.
 A = "/accounts/{account_id}"
-FEED = f"{A}/custom-feeds/{{custom_feed_id}}"
+FEED = f"{A}/custom-feeds/{{feed_id}}"
 LEAD = f"{A}/leads/{{lead_id}}"
 EXPORT_FORM = {
     "account_id": "{a}",
@@ -556,14 +555,14 @@ OPERATIONS = [
     Operation("GET", A, "/accounts/{a}"),
     Operation("GET", f"{A}/custom-feeds", "/accounts/{a}/custom-feeds"),
     Operation("GET", FEED, "/accounts/{a}/custom-feeds/{feed}"),
-    Operation("GET", f"{A}/custom-feed/{{custom_feed_id}}", "/accounts/{a}/custom-feed/{feed}"),
+    Operation("GET", f"{A}/custom-feed/{{feed_id}}", "/accounts/{a}/custom-feed/{feed}"),
     Operation("GET", f"{A}/leads", "/accounts/{a}/leads?{jan}", premium=True),
     Operation(
         "GET", f"{FEED}/leads", "/accounts/{a}/custom-feeds/{feed}/leads?{jan}", premium=True
     ),
     Operation(
         "GET",
-        f"{A}/custom-feed/{{custom_feed_id}}/leads",
+        f"{A}/custom-feed/{{feed_id}}/leads",
         "/accounts/{a}/custom-feed/all_leads/leads?{jan}",
         premium=True,
     ),
@@ -572,8 +571,8 @@ OPERATIONS = [
     Operation("GET", f"{A}/visits", "/accounts/{a}/visits?{jan}", premium=True),
     Operation("GET", f"{A}/website-tracking-script", "/accounts/{a}/website-tracking-script"),
     Operation("POST", "/export-requests", "/export-requests", form=EXPORT_FORM, premium=True),
-    Operation("GET", "/export-requests/{id}", "/export-requests/{export}", in_account=False),
-    Operation("GET", "/export-feed/{id}", "/export-feed/{export}", in_account=False),
+    Operation("GET", "/export-requests/{export_id}", "/export-requests/{export}", in_account=False),
+    Operation("GET", "/export-feed/{export_id}", "/export-feed/{export}", in_account=False),
     Operation("GET", "/download/{file_name}", "/download/{file}", public=True, in_account=False),
     Operation("GET", "/openapi.json", "/openapi.json", public=True, in_account=False),
     Operation("GET", "/ip-enrich", "/ip-enrich?ip=203.0.113.7", in_account=False),
@@ -692,13 +691,13 @@ def _errors() -> list[Case]:
         post.case("invalid JSON", 400, form=None, json=None, raw="{not json"),
         post.case("unknown feed", 404, form=EXPORT_FORM | {"custom_feed_id": "nope"}),
         _op("GET", FEED).case("unknown feed", 404, url="/accounts/{a}/custom-feeds/nope"),
-        _op("GET", f"{A}/custom-feed/{{custom_feed_id}}").case(
+        _op("GET", f"{A}/custom-feed/{{feed_id}}").case(
             "unknown feed", 404, url="/accounts/{a}/custom-feed/12345"
         ),
         _op("GET", f"{FEED}/leads").case(
             "unknown feed", 404, url="/accounts/{a}/custom-feeds/nope/leads?{jan}"
         ),
-        _op("GET", f"{A}/custom-feed/{{custom_feed_id}}/leads").case(
+        _op("GET", f"{A}/custom-feed/{{feed_id}}/leads").case(
             "unknown feed", 404, url="/accounts/{a}/custom-feed/nope/leads?{jan}"
         ),
         _with(_op("GET", f"{A}/leads"), "unknown feed by query", 404, "custom_feed_id=nope"),
@@ -706,9 +705,13 @@ def _errors() -> list[Case]:
         _op("GET", f"{LEAD}/visits").case(
             "unknown lead", 404, url="/accounts/{a}/leads/nope_nope/visits?{jan}"
         ),
-        _op("GET", "/export-requests/{id}").case("unknown export", 404, url="/export-requests/x"),
-        _op("GET", "/export-requests/{id}").case("someone else's export", 404, who="stranger"),
-        _op("GET", "/export-feed/{id}").case("unknown export", 404, url="/export-feed/nope"),
+        _op("GET", "/export-requests/{export_id}").case(
+            "unknown export", 404, url="/export-requests/x"
+        ),
+        _op("GET", "/export-requests/{export_id}").case(
+            "someone else's export", 404, who="stranger"
+        ),
+        _op("GET", "/export-feed/{export_id}").case("unknown export", 404, url="/export-feed/nope"),
         _op("GET", "/download/{file_name}").case(
             "unknown file", 404, url="/download/" + "0" * 32 + ".json"
         ),
@@ -813,7 +816,7 @@ def test_served_document_is_the_built_one(api: TestClient) -> None:
     response = api.get("/openapi.json")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json() == openapi_document("http://testserver")
+    assert response.json() == openapi_document(routes.documented(), "http://testserver")
 
 
 def test_the_helper_rejects_what_the_document_does_not_allow(document: dict[str, Any]) -> None:
@@ -892,7 +895,8 @@ def test_the_demo_data_matches_the_document(
             form |= {"start_date": str(first), "end_date": str(today)}
             export = valid("/export-requests", "/export-requests", 201, data=form)["data"]
             exports.run_export(db, settings, export["id"])
-            status = valid("/export-requests/{id}", f"/export-requests/{export['id']}")["data"]
+            status_url = f"/export-requests/{export['id']}"
+            status = valid("/export-requests/{export_id}", status_url)["data"]
             assert status["attributes"]["status"] == "processed"
             download = status["attributes"]["download_url"].removeprefix("http://testserver")
             report = valid("/download/{file_name}", download)

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol, TypeVar
 
+import msgspec
 import orjson
 
 from openfeeder.config import Settings
@@ -36,8 +37,8 @@ from openfeeder.domain.ids import new_capability
 from openfeeder.domain.models import Account, ExportRequest, Lead, Location, User
 from openfeeder.domain.representation import (
     EXPORT_LEAD_FIELDS,
-    lead_attributes,
-    location_attributes,
+    LeadAttributes,
+    LocationAttributes,
 )
 from openfeeder.services.feeds import get_feed
 from openfeeder.store import accounts as accounts_store
@@ -406,17 +407,19 @@ def timeline_row(lead: Lead, row: Mapping[Any, Any], keywords: list[str]) -> dic
 
 
 def lead_object(lead: Lead, base_url: str) -> dict[str, Any]:
-    attributes = lead_attributes(lead, base_url)
-    return {
-        "attributes": {name: attributes[name] for name in EXPORT_LEAD_FIELDS},
-        "id": lead.id,
-        "relationships": {"location": {"data": {"id": lead.location.id, "type": "locations"}}},
-        "type": "leads",
-    }
+    """The API's lead resource with the export's subset of attributes, every member in the
+    order of the seed's sample report (by name; the attributes in EXPORT_LEAD_FIELDS order)."""
+    attributes = LeadAttributes.of(lead, base_url)
+    rendered = attributes.resource(lead.id, related={"location": lead.location.id})
+    subset = {name: getattr(attributes, name) for name in EXPORT_LEAD_FIELDS}
+    return dict(sorted((rendered | {"attributes": subset}).items()))
 
 
 def location_object(location: Location) -> dict[str, Any]:
-    return {"attributes": location_attributes(location), "id": location.id, "type": "locations"}
+    rendered = LocationAttributes.of(location).resource(location.id)
+    # orjson writes the file and knows no msgspec Struct: the attributes as a plain dict.
+    rendered["attributes"] = msgspec.structs.asdict(rendered["attributes"])
+    return dict(sorted(rendered.items()))
 
 
 def _batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
