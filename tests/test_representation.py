@@ -17,12 +17,8 @@ from openfeeder.api.openapi import MODELS, openapi_document
 from openfeeder.app import routes
 from openfeeder.domain.feeds import Feed, parse_criteria
 from openfeeder.domain.models import Account, Company, ExportRequest, Lead, Location, Visit
-from openfeeder.domain.representation import (
-    EXPORT_LEAD_FIELDS,
-    LeadAttributes,
-    VisitAttributes,
-    field_names,
-)
+from openfeeder.domain.representation import EXPORT_LEAD_FIELDS, LeadAttributes, VisitAttributes
+from openfeeder.domain.resource import field_names
 from openfeeder.identify.outcome import Identification
 from openfeeder.services import exports
 from openfeeder.services.accounts import AccountView

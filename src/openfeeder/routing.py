@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from openfeeder.domain.representation import Resource
+from openfeeder.domain.resource import Resource
 
 
 class Surface(Enum):

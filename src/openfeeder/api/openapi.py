@@ -16,7 +16,6 @@ from typing import Any
 from openfeeder import __version__
 from openfeeder.domain.representation import (
     EXPORT_LEAD_FIELDS,
-    EXTENSION,
     SPARSE_FIELDSET_MODELS,
     AccountAttributes,
     CustomFeedAttributes,
@@ -24,12 +23,10 @@ from openfeeder.domain.representation import (
     IpEnrichmentAttributes,
     LeadAttributes,
     LocationAttributes,
-    Resource,
     VisitAttributes,
     WebsiteTrackingScriptAttributes,
-    field_names,
-    json_schemas,
 )
+from openfeeder.domain.resource import EXTENSION, Resource, field_names, json_schemas
 from openfeeder.routing import JSONAPI, Auth, Endpoint, Operation, Reply
 
 __all__ = ["JSONAPI", "openapi_document"]

@@ -15,11 +15,10 @@ from openfeeder.domain.representation import (
     ExportRequestAttributes,
     LeadAttributes,
     LocationAttributes,
-    Resource,
     VisitAttributes,
     WebsiteTrackingScriptAttributes,
-    field_names,
 )
+from openfeeder.domain.resource import Resource, field_names
 from openfeeder.services.accounts import AccountView, script_html
 
 TYPES: dict[str, tuple[str, ...]] = {
