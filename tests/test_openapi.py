@@ -32,7 +32,7 @@ from openfeeder.domain import ids
 from openfeeder.domain.models import Account
 from openfeeder.identify.ranges import network_bounds
 from openfeeder.ratelimit import MemoryCounter, RateLimiter
-from openfeeder.routing import Surface
+from openfeeder.routing import Auth, Endpoint, Surface
 from openfeeder.services import exports, feeds
 from openfeeder.store import accounts, admin
 from openfeeder.store.db import Database
@@ -210,6 +210,14 @@ def test_app_routes_and_documented_operations_are_the_same(document: dict[str, A
     documented = {(method, shape(path)) for path, method, _ in operations(document)}
     assert served - documented == set(), "served but not documented"
     assert documented - served == set(), "documented but not served"
+
+
+def test_a_documented_route_cannot_be_declared_without_its_doc() -> None:
+    handler = routes.documented()[0].handler
+    for surface in (Surface.API, Surface.DOCUMENTS):
+        with pytest.raises(TypeError, match="without a doc"):
+            Endpoint("/somewhere", handler, surface, Auth.PUBLIC)
+    Endpoint("/somewhere", handler, Surface.TRACKER, Auth.PUBLIC)  # not in the document
 
 
 # --- (c) real responses match the document -------------------------------------------------

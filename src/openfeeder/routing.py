@@ -22,6 +22,10 @@ class Surface(Enum):
     OPERATIONS = "operations"  # /metrics: operators only, no CORS
 
 
+# The surfaces the OpenAPI document describes: each of their routes says what it tells of it.
+DOCUMENTED = frozenset({Surface.API, Surface.DOCUMENTS})
+
+
 class Auth(Enum):
     """How a route's caller is authenticated."""
 
@@ -78,6 +82,10 @@ class Endpoint:
     methods: tuple[str, ...] = ("GET",)
     export_limited: bool = False  # counts against the export-request limit too
     doc: Operation | None = None  # required on the documented surfaces (API and documents)
+
+    def __post_init__(self) -> None:
+        if self.surface in DOCUMENTED and self.doc is None:
+            raise TypeError(f"{self.path} is on the {self.surface.value} surface without a doc")
 
     @property
     def method(self) -> str:

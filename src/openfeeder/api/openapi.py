@@ -530,8 +530,7 @@ def _request_body(doc: Operation) -> Schema:
 def _operation(endpoint: Endpoint, components: Schema) -> Schema:
     """One operation; the parameters and documents it uses are added to ``components``."""
     doc = endpoint.doc
-    if doc is None:
-        raise LookupError(f"{endpoint.path} is on a documented surface but has no doc")
+    assert doc is not None, "Endpoint requires a doc on the documented surfaces"
     reply = doc.reply
     parameters = components["parameters"]
     refs: list[str] = []
