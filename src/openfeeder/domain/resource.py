@@ -52,12 +52,15 @@ class Resource(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, gc=Fals
         Relationships stay whatever the fieldset (JSON:API: a fieldset names attributes)."""
         out: dict[str, Any] = {"id": id_, "type": self.TYPE, "attributes": self.attributes(wanted)}
         if self.RELATIONSHIPS:
-            ids = related or {}
-            out["relationships"] = {
-                name: {"data": {"id": ids[name], "type": kind}}
-                for name, kind in self.RELATIONSHIPS.items()
-            }
+            out["relationships"] = self.relationships(related or {})
         return out
+
+    def relationships(self, related: Mapping[str, str]) -> dict[str, Any]:
+        """The relationships object: each relationship's linkage to the related id."""
+        return {
+            name: {"data": {"id": related[name], "type": kind}}
+            for name, kind in self.RELATIONSHIPS.items()
+        }
 
 
 def field_names(model: type[Resource]) -> tuple[str, ...]:

@@ -407,19 +407,22 @@ def timeline_row(lead: Lead, row: Mapping[Any, Any], keywords: list[str]) -> dic
 
 
 def lead_object(lead: Lead, base_url: str) -> dict[str, Any]:
-    """The API's lead resource with the export's subset of attributes, every member in the
-    order of the seed's sample report (by name; the attributes in EXPORT_LEAD_FIELDS order)."""
+    """The lead as its model renders it, with the export's subset of attributes; members in
+    the order of the seed's sample report (by name, the attributes in EXPORT_LEAD_FIELDS
+    order). orjson writes the file, so the attributes are a plain dict."""
     attributes = LeadAttributes.of(lead, base_url)
-    rendered = attributes.resource(lead.id, related={"location": lead.location.id})
-    subset = {name: getattr(attributes, name) for name in EXPORT_LEAD_FIELDS}
-    return dict(sorted((rendered | {"attributes": subset}).items()))
+    return {
+        "attributes": {name: getattr(attributes, name) for name in EXPORT_LEAD_FIELDS},
+        "id": lead.id,
+        "relationships": attributes.relationships({"location": lead.location.id}),
+        "type": attributes.TYPE,
+    }
 
 
 def location_object(location: Location) -> dict[str, Any]:
-    rendered = LocationAttributes.of(location).resource(location.id)
-    # orjson writes the file and knows no msgspec Struct: the attributes as a plain dict.
-    rendered["attributes"] = msgspec.structs.asdict(rendered["attributes"])
-    return dict(sorted(rendered.items()))
+    attributes = LocationAttributes.of(location)
+    plain = msgspec.structs.asdict(attributes)
+    return {"attributes": plain, "id": location.id, "type": attributes.TYPE}
 
 
 def _batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
