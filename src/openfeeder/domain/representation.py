@@ -16,8 +16,9 @@ No I/O: records in, objects ready for a JSON encoder out.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Mapping
-from typing import Annotated, ClassVar, Literal, TypedDict, cast
+from typing import Annotated, Any, ClassVar, Literal, TypedDict, cast
 
 from msgspec import UNSET, Meta, UnsetType
 
@@ -111,6 +112,20 @@ DealfrontId = Annotated[str | None, Meta(description="ID of the company in Dealf
 
 # ── leads ─────────────────────────────────────────────────────────────────────────────────
 
+# The export file's lead objects carry this subset, in this order (the seed's sample report).
+EXPORT_LEAD_FIELDS = (
+    "first_visit_date",
+    "industry",
+    "last_visit_date",
+    "name",
+    "status",
+    "website_url",
+    "linkedin_url",
+    "twitter_handle",
+    "facebook_url",
+)
+_export_values = operator.attrgetter(*EXPORT_LEAD_FIELDS)
+
 
 class LeadAttributes(Resource, kw_only=True):
     """A lead in a list: visits and quality are for the interval."""
@@ -179,6 +194,11 @@ class LeadAttributes(Resource, kw_only=True):
         | UnsetType
     ) = UNSET
 
+    def export_attributes(self) -> dict[str, Any]:
+        """The attributes an export file's lead objects carry, in EXPORT_LEAD_FIELDS order,
+        as a plain dict (orjson writes the file and knows no Struct)."""
+        return dict(zip(EXPORT_LEAD_FIELDS, _export_values(self), strict=True))
+
     @classmethod
     def of(cls, lead: Lead, app_url: str) -> LeadAttributes:
         """``quality`` only where an interval applies (lists, exports)."""
@@ -210,20 +230,6 @@ class LeadAttributes(Resource, kw_only=True):
             visits=lead.visits,
             quality=UNSET if lead.quality is None else lead.quality,
         )
-
-
-# The export file's lead objects carry this subset, in this order (the seed's sample report).
-EXPORT_LEAD_FIELDS = (
-    "first_visit_date",
-    "industry",
-    "last_visit_date",
-    "name",
-    "status",
-    "website_url",
-    "linkedin_url",
-    "twitter_handle",
-    "facebook_url",
-)
 
 
 # ── visits ────────────────────────────────────────────────────────────────────────────────

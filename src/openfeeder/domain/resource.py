@@ -4,7 +4,8 @@ its JSON Schema. The models themselves are in ``domain.representation``."""
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+import functools
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import msgspec
@@ -31,21 +32,21 @@ class Resource(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, gc=Fals
     LISTED_ONLY: ClassVar[tuple[str, ...]] = ()  # attributes only lists carry
     SINGLE_DESCRIPTION: ClassVar[str | None] = None  # of a single resource, if LISTED_ONLY
 
-    def attributes(self, wanted: Container[str] | None = None) -> Any:
+    def attributes(self, wanted: frozenset[str] | None = None) -> Any:
         """The attributes object: the model itself when complete, else the ``wanted`` names
         (a sparse fieldset) in the model's order. Both encode the same way."""
         if wanted is None:
             return self
         return {
             name: value
-            for name in self.__struct_fields__
-            if name in wanted and (value := getattr(self, name)) is not UNSET
+            for name in _selected(type(self), wanted)
+            if (value := getattr(self, name)) is not UNSET
         }
 
     def resource(
         self,
         id_: str,
-        wanted: Container[str] | None = None,
+        wanted: frozenset[str] | None = None,
         related: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """The resource object; ``related`` maps each relationship to the related id.
@@ -61,6 +62,12 @@ class Resource(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, gc=Fals
             name: {"data": {"id": related[name], "type": kind}}
             for name, kind in self.RELATIONSHIPS.items()
         }
+
+
+@functools.lru_cache(maxsize=1024)  # bounded: clients choose the fieldsets
+def _selected(model: type[Resource], wanted: frozenset[str]) -> tuple[str, ...]:
+    # A fieldset applies to every resource of a page: put its names in model order once.
+    return tuple(name for name in model.__struct_fields__ if name in wanted)
 
 
 def field_names(model: type[Resource]) -> tuple[str, ...]:

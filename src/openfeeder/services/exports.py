@@ -35,11 +35,7 @@ from openfeeder.domain.errors import NotFound, OpenfeederError
 from openfeeder.domain.feeds import FeedCriterion
 from openfeeder.domain.ids import new_capability
 from openfeeder.domain.models import Account, ExportRequest, Lead, Location, User
-from openfeeder.domain.representation import (
-    EXPORT_LEAD_FIELDS,
-    LeadAttributes,
-    LocationAttributes,
-)
+from openfeeder.domain.representation import LeadAttributes, LocationAttributes
 from openfeeder.services.feeds import get_feed
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import exports as store
@@ -409,10 +405,10 @@ def timeline_row(lead: Lead, row: Mapping[Any, Any], keywords: list[str]) -> dic
 def lead_object(lead: Lead, base_url: str) -> dict[str, Any]:
     """The lead as its model renders it, with the export's subset of attributes; members in
     the order of the seed's sample report (by name, the attributes in EXPORT_LEAD_FIELDS
-    order). orjson writes the file, so the attributes are a plain dict."""
+    order)."""
     attributes = LeadAttributes.of(lead, base_url)
     return {
-        "attributes": {name: getattr(attributes, name) for name in EXPORT_LEAD_FIELDS},
+        "attributes": attributes.export_attributes(),
         "id": lead.id,
         "relationships": attributes.relationships({"location": lead.location.id}),
         "type": attributes.TYPE,
@@ -421,7 +417,7 @@ def lead_object(lead: Lead, base_url: str) -> dict[str, Any]:
 
 def location_object(location: Location) -> dict[str, Any]:
     attributes = LocationAttributes.of(location)
-    plain = msgspec.structs.asdict(attributes)
+    plain = msgspec.structs.asdict(attributes)  # orjson writes the file and knows no Struct
     return {"attributes": plain, "id": location.id, "type": attributes.TYPE}
 
 
