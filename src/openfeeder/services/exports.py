@@ -407,10 +407,13 @@ def lead_object(lead: Lead, base_url: str) -> dict[str, Any]:
     the order of the seed's sample report (by name, the attributes in EXPORT_LEAD_FIELDS
     order)."""
     attributes = LeadAttributes.of(lead, base_url)
+    # Spelled out rather than attributes.relationships(…): this runs for every lead of an
+    # export; tests/test_openapi.py holds export files to the model's document.
+    location = {"data": {"id": lead.location.id, "type": LocationAttributes.TYPE}}
     return {
         "attributes": attributes.export_attributes(),
         "id": lead.id,
-        "relationships": attributes.relationships({"location": lead.location.id}),
+        "relationships": {"location": location},
         "type": attributes.TYPE,
     }
 
