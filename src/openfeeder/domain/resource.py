@@ -103,7 +103,8 @@ def _tidy(node: Any) -> Any:
         return [_tidy(item) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {key: _tidy(value) for key, value in node.items() if key != "title"}
+    # A schema's title is a string; a property named "title" would be a schema (a dict).
+    node = {k: _tidy(v) for k, v in node.items() if not (k == "title" and isinstance(v, str))}
     if isinstance(node.get("description"), str):  # a docstring wrapped at the line length
         node["description"] = " ".join(node["description"].split())
     if "enum" in node and "type" not in node and all(isinstance(v, str) for v in node["enum"]):
