@@ -335,7 +335,7 @@ _QUERY_PARAMETERS: dict[str, tuple[bool, str, Schema, str | None]] = {
         {"type": "string"},
         None,
     ),
-    "account_id": (True, "The account.", {"type": "string"}, None),
+    "account_id": (True, "The account.", {"type": "string"}, None),  # so far beside a body
     "ip": (True, "An IPv4 or IPv6 address.", {"type": "string"}, "203.0.113.7"),
 }
 _PAGING = {
