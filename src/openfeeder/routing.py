@@ -1,7 +1,7 @@
-"""How a route is declared: its path and methods, the surface it belongs to and how it is
-authenticated. The one table of every route is ``openfeeder.app.routes``; this module only
-holds the vocabulary, low in the stack, so the surfaces and the OpenAPI document can speak
-it without importing the table."""
+"""How a route is declared: its path and methods, the surface it belongs to, how it is
+authenticated and, for documented routes, what the OpenAPI document says of it. The one table
+of every route is ``openfeeder.app.routes``; this module only holds the vocabulary, low in the
+stack, so the surfaces and the OpenAPI document can speak it without importing the table."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+from openfeeder.domain.resource import Resource
 
 
 class Surface(Enum):
@@ -20,12 +22,52 @@ class Surface(Enum):
     OPERATIONS = "operations"  # /metrics: operators only, no CORS
 
 
+# The surfaces the OpenAPI document describes: each of their routes says what it tells of it.
+DOCUMENTED = frozenset({Surface.API, Surface.DOCUMENTS})
+
+
 class Auth(Enum):
     """How a route's caller is authenticated."""
 
     TOKEN = "token"  # noqa: S105 - a kind of auth, not a secret; an API token, limited per token
     PUBLIC = "public"  # no credentials (capability URLs, documents, tracker hits); per client IP
     OPERATOR = "operator"  # the operator's metrics token (``OPENFEEDER_METRICS_TOKEN``)
+
+
+JSONAPI = "application/vnd.api+json"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a successful call answers: a JSON:API document of ``resource`` (one, or a list
+    when ``many``; ``paged`` lists have links, meta and page parameters), or else the named
+    ``schema`` of the OpenAPI document, or else any JSON object."""
+
+    description: str
+    resource: type[Resource] | None = None
+    many: bool = False
+    paged: bool = False
+    schema: str | None = None
+    media_type: str = JSONAPI
+    status: int = 200
+    headers: tuple[str, ...] = ()  # headers besides the rate-limit ones
+
+
+@dataclass(frozen=True)
+class Operation:
+    """How the OpenAPI document describes one route. Path parameters come from the path and
+    sparse fieldsets from the reply's types; ``query`` names the other query parameters."""
+
+    operation_id: str
+    tag: str
+    summary: str
+    reply: Reply
+    description: str | None = None
+    query: tuple[str, ...] = ()
+    body: str | None = None  # the named schema of the request body (form, JSON or JSON:API)
+    premium: bool = False  # 402 on an account without premium features
+    errors: tuple[int, ...] = ()  # statuses besides those its auth, fieldsets and premium imply
+    extension: bool = False  # an openfeeder addition to the Leadfeeder API
 
 
 @dataclass(frozen=True)
@@ -39,6 +81,11 @@ class Endpoint:
     auth: Auth
     methods: tuple[str, ...] = ("GET",)
     export_limited: bool = False  # counts against the export-request limit too
+    doc: Operation | None = None  # required on the documented surfaces (API and documents)
+
+    def __post_init__(self) -> None:
+        if self.surface in DOCUMENTED and self.doc is None:
+            raise TypeError(f"{self.path} is on the {self.surface.value} surface without a doc")
 
     @property
     def method(self) -> str:

@@ -28,10 +28,9 @@ from openfeeder.config import Settings
 from openfeeder.demo import load_demo
 from openfeeder.domain import ids
 from openfeeder.domain.models import Account
-from openfeeder.domain.representation import LEAD_FIELDS
 from openfeeder.identify.ranges import network_bounds
 from openfeeder.ratelimit import MemoryCounter, RateLimiter
-from openfeeder.routing import Surface
+from openfeeder.routing import Auth, Endpoint, Surface
 from openfeeder.services import exports, feeds
 from openfeeder.store import accounts, admin
 from openfeeder.store.db import Database
@@ -46,7 +45,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    return openapi_document("http://testserver")
+    return openapi_document(routes.documented(), "http://testserver")
 
 
 # --- (a) the document itself -------------------------------------------------------------
@@ -54,7 +53,7 @@ def document() -> dict[str, Any]:
 
 @pytest.mark.parametrize("server_url", [None, "https://leads.example.com/"])
 def test_document_is_valid_openapi_3_1(server_url: str | None) -> None:
-    document = openapi_document(server_url)
+    document = openapi_document(routes.documented(), server_url)
     validate(document, cls=OpenAPIV31SpecValidator)
     assert document["openapi"].startswith("3.1.")
     if server_url:
@@ -76,7 +75,7 @@ def test_attribute_schemas_are_the_renderers_attributes(document: dict[str, Any]
     for type_, schema in by_type.items():
         assert list(schemas[schema]["properties"]) == list(TYPES[type_]), type_
     single = list(schemas["LeadAttributes"]["properties"])
-    assert single == [name for name in LEAD_FIELDS if name != "quality"]
+    assert single == [name for name in TYPES["leads"] if name != "quality"]
 
 
 def test_every_type_has_a_sparse_fieldset_parameter(document: dict[str, Any]) -> None:
@@ -200,6 +199,14 @@ def test_app_routes_and_documented_operations_are_the_same(document: dict[str, A
     documented = {(method, shape(path)) for path, method, _ in operations(document)}
     assert served - documented == set(), "served but not documented"
     assert documented - served == set(), "documented but not served"
+
+
+def test_a_documented_route_cannot_be_declared_without_its_doc() -> None:
+    handler = routes.documented()[0].handler
+    for surface in (Surface.API, Surface.DOCUMENTS):
+        with pytest.raises(TypeError, match="without a doc"):
+            Endpoint("/somewhere", handler, surface, Auth.PUBLIC)
+    Endpoint("/somewhere", handler, Surface.TRACKER, Auth.PUBLIC)  # not in the document
 
 
 # --- (c) real responses match the document -------------------------------------------------
@@ -515,7 +522,7 @@ def every_attribute_required(document: Mapping[str, Any]) -> dict[str, Any]:
 
 # The operations with one valid request each, and what each can be refused for.
 A = "/accounts/{account_id}"
-FEED = f"{A}/custom-feeds/{{custom_feed_id}}"
+FEED = f"{A}/custom-feeds/{{feed_id}}"
 LEAD = f"{A}/leads/{{lead_id}}"
 EXPORT_FORM = {
     "account_id": "{a}",
@@ -545,14 +552,14 @@ OPERATIONS = [
     Operation("GET", A, "/accounts/{a}"),
     Operation("GET", f"{A}/custom-feeds", "/accounts/{a}/custom-feeds"),
     Operation("GET", FEED, "/accounts/{a}/custom-feeds/{feed}"),
-    Operation("GET", f"{A}/custom-feed/{{custom_feed_id}}", "/accounts/{a}/custom-feed/{feed}"),
+    Operation("GET", f"{A}/custom-feed/{{feed_id}}", "/accounts/{a}/custom-feed/{feed}"),
     Operation("GET", f"{A}/leads", "/accounts/{a}/leads?{jan}", premium=True),
     Operation(
         "GET", f"{FEED}/leads", "/accounts/{a}/custom-feeds/{feed}/leads?{jan}", premium=True
     ),
     Operation(
         "GET",
-        f"{A}/custom-feed/{{custom_feed_id}}/leads",
+        f"{A}/custom-feed/{{feed_id}}/leads",
         "/accounts/{a}/custom-feed/all_leads/leads?{jan}",
         premium=True,
     ),
@@ -561,8 +568,8 @@ OPERATIONS = [
     Operation("GET", f"{A}/visits", "/accounts/{a}/visits?{jan}", premium=True),
     Operation("GET", f"{A}/website-tracking-script", "/accounts/{a}/website-tracking-script"),
     Operation("POST", "/export-requests", "/export-requests", form=EXPORT_FORM, premium=True),
-    Operation("GET", "/export-requests/{id}", "/export-requests/{export}", in_account=False),
-    Operation("GET", "/export-feed/{id}", "/export-feed/{export}", in_account=False),
+    Operation("GET", "/export-requests/{export_id}", "/export-requests/{export}", in_account=False),
+    Operation("GET", "/export-feed/{export_id}", "/export-feed/{export}", in_account=False),
     Operation("GET", "/download/{file_name}", "/download/{file}", public=True, in_account=False),
     Operation("GET", "/openapi.json", "/openapi.json", public=True, in_account=False),
     Operation("GET", "/ip-enrich", "/ip-enrich?ip=203.0.113.7", in_account=False),
@@ -681,13 +688,13 @@ def _errors() -> list[Case]:
         post.case("invalid JSON", 400, form=None, json=None, raw="{not json"),
         post.case("unknown feed", 404, form=EXPORT_FORM | {"custom_feed_id": "nope"}),
         _op("GET", FEED).case("unknown feed", 404, url="/accounts/{a}/custom-feeds/nope"),
-        _op("GET", f"{A}/custom-feed/{{custom_feed_id}}").case(
+        _op("GET", f"{A}/custom-feed/{{feed_id}}").case(
             "unknown feed", 404, url="/accounts/{a}/custom-feed/12345"
         ),
         _op("GET", f"{FEED}/leads").case(
             "unknown feed", 404, url="/accounts/{a}/custom-feeds/nope/leads?{jan}"
         ),
-        _op("GET", f"{A}/custom-feed/{{custom_feed_id}}/leads").case(
+        _op("GET", f"{A}/custom-feed/{{feed_id}}/leads").case(
             "unknown feed", 404, url="/accounts/{a}/custom-feed/nope/leads?{jan}"
         ),
         _with(_op("GET", f"{A}/leads"), "unknown feed by query", 404, "custom_feed_id=nope"),
@@ -695,9 +702,13 @@ def _errors() -> list[Case]:
         _op("GET", f"{LEAD}/visits").case(
             "unknown lead", 404, url="/accounts/{a}/leads/nope_nope/visits?{jan}"
         ),
-        _op("GET", "/export-requests/{id}").case("unknown export", 404, url="/export-requests/x"),
-        _op("GET", "/export-requests/{id}").case("someone else's export", 404, who="stranger"),
-        _op("GET", "/export-feed/{id}").case("unknown export", 404, url="/export-feed/nope"),
+        _op("GET", "/export-requests/{export_id}").case(
+            "unknown export", 404, url="/export-requests/x"
+        ),
+        _op("GET", "/export-requests/{export_id}").case(
+            "someone else's export", 404, who="stranger"
+        ),
+        _op("GET", "/export-feed/{export_id}").case("unknown export", 404, url="/export-feed/nope"),
         _op("GET", "/download/{file_name}").case(
             "unknown file", 404, url="/download/" + "0" * 32 + ".json"
         ),
@@ -801,7 +812,7 @@ def test_served_document_is_the_built_one(api: TestClient) -> None:
     response = api.get("/openapi.json")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json() == openapi_document("http://testserver")
+    assert response.json() == openapi_document(routes.documented(), "http://testserver")
 
 
 def test_the_helper_rejects_what_the_document_does_not_allow(document: dict[str, Any]) -> None:
@@ -880,7 +891,8 @@ def test_the_demo_data_matches_the_document(
             form |= {"start_date": str(first), "end_date": str(today)}
             export = valid("/export-requests", "/export-requests", 201, data=form)["data"]
             exports.run_export(db, settings, exports.make_export_files(settings), export["id"])
-            status = valid("/export-requests/{id}", f"/export-requests/{export['id']}")["data"]
+            status_url = f"/export-requests/{export['id']}"
+            status = valid("/export-requests/{export_id}", status_url)["data"]
             assert status["attributes"]["status"] == "processed"
             download = status["attributes"]["download_url"].removeprefix("http://testserver")
             report = valid("/download/{file_name}", download)

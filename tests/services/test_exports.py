@@ -22,7 +22,6 @@ from openfeeder.domain.clock import FixedClock
 from openfeeder.domain.errors import NotFound
 from openfeeder.domain.models import Account, Company, ExportRequest, Location, NewVisit
 from openfeeder.domain.quality import Activity, quality
-from openfeeder.domain.representation import location_attributes
 from openfeeder.jobs.queue import JobQueue, make_queue
 from openfeeder.services import exports
 from openfeeder.services.urls import public_base_url
@@ -129,7 +128,9 @@ def timeline_row(lead_id: str, keywords: list[str], quality_: int, **stats: Any)
 
 
 def location_object(location: Location) -> Any:
-    return {"attributes": location_attributes(location), "id": location.id, "type": "locations"}
+    names = ("country", "country_code", "region", "region_code", "city", "state_code")
+    attributes = {name: getattr(location, name) for name in names}
+    return {"attributes": attributes, "id": location.id, "type": "locations"}
 
 
 def test_export_file_is_the_seed_sample_report(

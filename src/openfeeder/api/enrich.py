@@ -9,66 +9,39 @@ from starlette.responses import Response
 
 from openfeeder.api import resources
 from openfeeder.api.context import Context
-from openfeeder.api.jsonapi import ALL_FIELDS, Fieldsets, JSONAPIResponse, resource
+from openfeeder.api.jsonapi import ALL_FIELDS, Fieldsets, JSONAPIResponse
+from openfeeder.domain.representation import IpEnrichmentAttributes
 from openfeeder.services.enrich import IpEnrichment, enrich_ip
-
-IP_ENRICHMENT_FIELDS = (
-    "ip",
-    "company_id",
-    "name",
-    "domain",
-    "website_url",
-    "industry",
-    "industries",
-    "employee_count",
-    "employees_range",
-    "revenue",
-    "phone",
-    "linkedin_url",
-    "twitter_handle",
-    "facebook_url",
-    "logo_url",
-    "business_id",
-    "dealfront_id",
-    "match_source",
-    "match_reason",
-)
-
-
-def ip_enrichment_attributes(found: IpEnrichment) -> dict[str, Any]:
-    company = found.company
-    return {
-        "ip": found.ip,
-        "company_id": company.id,
-        "name": company.name,
-        "domain": company.domain,
-        "website_url": company.website_url,
-        "industry": company.industry or "N/A",
-        "industries": [{"name": name} for name in company.industries],
-        "employee_count": company.employee_count,
-        "employees_range": {"min": company.employees_min, "max": company.employees_max},
-        "revenue": company.revenue,
-        "phone": company.phone,
-        "linkedin_url": company.linkedin_url,
-        "twitter_handle": company.twitter_handle,
-        "facebook_url": company.facebook_url,
-        "logo_url": company.logo_url,
-        "business_id": company.business_id,
-        "dealfront_id": company.dealfront_id,
-        "match_source": found.identification.match_source,
-        "match_reason": found.identification.match_reason,
-    }
 
 
 def ip_enrichment(found: IpEnrichment, fields: Fieldsets = ALL_FIELDS) -> dict[str, Any]:
-    location = found.identification.location
-    return resource(
-        "ip_enrichments",
-        found.ip,
-        ip_enrichment_attributes(found),
-        fields,
-        {"location": ("locations", location.id)},
+    company, identification = found.company, found.identification
+    # An identified address always has a source and a reason (services.enrich raises otherwise).
+    assert identification.match_source is not None
+    assert identification.match_reason is not None
+    attributes = IpEnrichmentAttributes(
+        ip=found.ip,
+        company_id=company.id,
+        name=company.name,
+        domain=company.domain,
+        website_url=company.website_url,
+        industry=company.industry or "N/A",
+        industries=[{"name": name} for name in company.industries],
+        employee_count=company.employee_count,
+        employees_range={"min": company.employees_min, "max": company.employees_max},
+        revenue=company.revenue,
+        phone=company.phone,
+        linkedin_url=company.linkedin_url,
+        twitter_handle=company.twitter_handle,
+        facebook_url=company.facebook_url,
+        logo_url=company.logo_url,
+        business_id=company.business_id,
+        dealfront_id=company.dealfront_id,
+        match_source=identification.match_source,
+        match_reason=identification.match_reason,
     )
+    wanted = fields.of(attributes.TYPE)
+    return attributes.resource(found.ip, wanted, {"location": identification.location.id})
 
 
 def ip_enrich(ctx: Context) -> Response:

@@ -1,4 +1,5 @@
-"""JSON:API documents: responses, resource objects, sparse fieldsets and pagination links."""
+"""JSON:API documents: responses, sparse fieldsets and pagination links. Resource objects
+are rendered by their models (``domain.representation``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
+import msgspec
 from starlette.responses import Response
 
 from openfeeder.domain.errors import BadRequest
@@ -16,11 +17,16 @@ from openfeeder.domain.errors import BadRequest
 MEDIA_TYPE = "application/vnd.api+json"
 
 
+_encoder = msgspec.json.Encoder()
+
+
 class JSONAPIResponse(Response):
+    """A JSON body; msgspec encodes the resource models inside it directly (no dict copy)."""
+
     media_type = MEDIA_TYPE
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return _encoder.encode(content)
 
 
 @dataclass(frozen=True)
@@ -49,31 +55,12 @@ class Fieldsets:
             chosen[kind] = names
         return cls(chosen)
 
-    def select(self, kind: str, attributes: dict[str, Any]) -> dict[str, Any]:
-        wanted = self.by_type.get(kind)
-        if wanted is None:
-            return attributes
-        return {name: value for name, value in attributes.items() if name in wanted}
+    def of(self, kind: str) -> frozenset[str] | None:
+        """The attributes asked for of one type; None: all of them."""
+        return self.by_type.get(kind)
 
 
 ALL_FIELDS = Fieldsets({})
-
-
-def resource(
-    kind: str,
-    id_: str,
-    attributes: dict[str, Any],
-    fields: Fieldsets = ALL_FIELDS,
-    relationships: dict[str, tuple[str, str]] | None = None,
-) -> dict[str, Any]:
-    """A resource object; relationships map a name to (type, id) and stay whatever the fields."""
-    out: dict[str, Any] = {"id": id_, "type": kind, "attributes": fields.select(kind, attributes)}
-    if relationships:
-        out["relationships"] = {
-            name: {"data": {"id": rel_id, "type": rel_type}}
-            for name, (rel_type, rel_id) in relationships.items()
-        }
-    return out
 
 
 def page_links(
