@@ -626,6 +626,8 @@ SUCCESSES = [
 def _errors() -> list[Case]:
     out: list[Case] = []
     for op in OPERATIONS:
+        # Every operation refuses a control character in any parameter, before anything else.
+        out.append(_with(op, "control character", 400, "note=a%00b", parameter="note"))
         if op.public:
             continue
         out.append(op.case("no token", 401, who="none"))
@@ -686,6 +688,7 @@ def _errors() -> list[Case]:
             "bad end_date", 400, form=EXPORT_FORM | {"end_date": "tomorrow"}, parameter="end_date"
         ),
         post.case("invalid JSON", 400, form=None, json=None, raw="{not json"),
+        post.case("body too large", 413, form=None, json=None, raw="{" + " " * 70_000 + "}"),
         post.case("unknown feed", 404, form=EXPORT_FORM | {"custom_feed_id": "nope"}),
         _op("GET", FEED).case("unknown feed", 404, url="/accounts/{a}/custom-feeds/nope"),
         _op("GET", f"{A}/custom-feed/{{feed_id}}").case(

@@ -238,18 +238,25 @@ def _other_schemas() -> dict[str, Schema]:
             ["data", "included"],
             description="The export file (the seed's sample report format).",
         ),
-        "ExportRequestParameters": _object(
-            {
+        # Not additionalProperties: false: the API ignores body fields it does not know, as it
+        # ignores unknown query parameters.
+        "ExportRequestParameters": {
+            "type": "object",
+            "description": "The four parameters, all required. openfeeder also takes any of "
+            "them from the query string instead.",
+            "properties": {
                 "account_id": _typed(
-                    ["string", "integer"], "The account to export.", pattern="^[0-9]+$"
+                    ["string", "integer"],
+                    "The account to export.",
+                    pattern="^[0-9]{1,18}$",
+                    minimum=0,
                 ),
-                "custom_feed_id": _string("The feed to export (e.g. all_leads)."),
+                "custom_feed_id": _string("The feed to export (e.g. all_leads).", **_TEXT),
                 "start_date": {**date_schema, "description": f"Start date ({_DATE})."},
                 "end_date": {**date_schema, "description": f"End date ({_DATE})."},
             },
-            description="Each parameter may come from the body or the query string; all four "
-            "are required.",
-        ),
+            "required": ["account_id", "custom_feed_id", "start_date", "end_date"],
+        },
         "PaginationLinks": _object(
             {
                 name: _string(text, format="uri")
@@ -314,12 +321,17 @@ def _other_schemas() -> dict[str, Schema]:
 # --- Parameters, headers and shared responses ---
 
 # Path parameters by the names the route table's paths give them.
+# Text of ours never holds a control character: a parameter with one is a 400 (api/params.py).
+_TEXT: Schema = {"pattern": "^[^\\u0000-\\u001f\\u007f]+$", "maxLength": 200}
 _PATH_PARAMETERS = {
-    "account_id": ("ID of the account (digits).", {"pattern": "^[0-9]+$"}),
-    "feed_id": ("ID of the custom feed (e.g. all_leads, 9999383).", {}),
-    "lead_id": ("ID of the lead (<company>_<location>).", {}),
-    "export_id": ("ID of the export request.", {}),
-    "file_name": ("The unique file name from download_url.", {}),
+    "account_id": (
+        "ID of the account: ASCII digits (anything else names no account: 403).",
+        {"pattern": "^[0-9]{1,18}$"},
+    ),
+    "feed_id": ("ID of the custom feed (e.g. all_leads, 9999383).", _TEXT),
+    "lead_id": ("ID of the lead (<company>_<location>).", _TEXT),
+    "export_id": ("ID of the export request.", _TEXT),
+    "file_name": ("The unique file name from download_url.", _TEXT),
 }
 _INTERVAL_TEXT = (
     f"First or last day of the interval ({_DATE}, in the account's timezone); "
@@ -343,7 +355,7 @@ _PAGING = {
         "name": "page[number]",
         "in": "query",
         "description": "Page number, from 1.",
-        "schema": {"type": "integer", "minimum": 1, "default": 1},
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000_000, "default": 1},
     },
     "PageSize": {
         "name": "page[size]",
@@ -363,7 +375,7 @@ def _path_parameter(name: str) -> Schema:
     if name not in _PATH_PARAMETERS:
         raise LookupError(f"path parameter {{{name}}} has no description in _PATH_PARAMETERS")
     text, extra = _PATH_PARAMETERS[name]
-    schema = {"type": "string", **extra}
+    schema: Schema = {"type": "string", **extra}
     return {"name": name, "in": "path", "required": True, "description": text, "schema": schema}
 
 
@@ -443,6 +455,7 @@ _ERRORS = {
         "The token is disabled, or its user may not see the account (whether or not it exists).",
     ),
     "404": ("NotFound", "The resource (or route) was not found."),
+    "413": ("PayloadTooLarge", "The request body is larger than 64 KiB."),
 }
 
 
@@ -476,11 +489,6 @@ def _responses() -> dict[str, Schema]:
         "headers": _header_refs(*_RATE_HEADERS, "Retry-After"),
         "content": _json(_ref("RateLimitDocument")),
     }
-    out["Error"] = {
-        "description": "Any other error (405 wrong method, 413 body too large, 500) as a "
-        "JSON:API error document, never with a stack trace.",
-        "content": _json(_error_document()),
-    }
     return out
 
 
@@ -493,14 +501,18 @@ _RESPONSE_NAMES = {status: name for status, (name, _) in _ERRORS.items()} | {
 
 
 def _statuses(endpoint: Endpoint, doc: Operation) -> list[str]:
-    """Every caller can be rate limited (429); a token route refuses a missing or unknown
-    token (401), a disabled one or an account not the user's (403) and an unknown sparse
-    fieldset (400); a premium route an account without premium features (402)."""
-    statuses = {429, *doc.errors}
+    """Every answer an operation can give besides its success, and no catch-all: any caller
+    can be rate limited (429) and send a parameter the API refuses (400: a control
+    character, an unknown sparse fieldset); a token route refuses a missing or unknown token
+    (401), a disabled one or an account not the user's (403); a premium route an account
+    without premium features (402); a route with a body one that is too large (413)."""
+    statuses = {400, 429, *doc.errors}
     if endpoint.auth is Auth.TOKEN:
-        statuses |= {400, 401, 403}
+        statuses |= {401, 403}
     if doc.premium:
         statuses.add(402)
+    if doc.body:
+        statuses.add(413)
     return sorted(str(status) for status in statuses)
 
 
@@ -516,8 +528,9 @@ def _request_body(doc: Operation) -> Schema:
     )
     as_json = {"oneOf": [params, wrapped]}
     return {
-        "required": False,
-        "description": "Form, JSON or JSON:API body; query parameters work too.",
+        "required": True,
+        "description": "Form, JSON or JSON:API body (openfeeder also takes the parameters from "
+        "the query string).",
         "content": {
             "application/x-www-form-urlencoded": {"schema": params},
             "multipart/form-data": {"schema": params},
@@ -559,7 +572,6 @@ def _operation(endpoint: Endpoint, components: Schema) -> Schema:
     }
     for status in _statuses(endpoint, doc):
         responses[status] = _ref(_RESPONSE_NAMES[status], "responses")
-    responses["default"] = _ref("Error", "responses")
 
     op: Schema = {"operationId": doc.operation_id, "tags": [doc.tag], "summary": doc.summary}
     if doc.description:

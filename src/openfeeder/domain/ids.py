@@ -13,6 +13,11 @@ _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _DIGITS = re.compile(r"[0-9]+")
 
 
+# Integer primary keys (accounts) are 32-bit on PostgreSQL: a larger id names no row, and
+# binding it would fail the query ("integer out of range") rather than find nothing.
+MAX_ROW_ID = 2**31 - 1
+
+
 def whole_number(text: str, max_digits: int = 18) -> int | None:
     """``text`` as a non-negative integer when it is 1 to ``max_digits`` ASCII digits (no
     sign, no blanks); None otherwise."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openfeeder.domain.errors import Forbidden, PremiumRequired, Unauthorized
-from openfeeder.domain.ids import hash_token, whole_number
+from openfeeder.domain.ids import MAX_ROW_ID, hash_token, whole_number
 from openfeeder.domain.models import Account, User
 from openfeeder.store import accounts as store
 from openfeeder.store.db import Database
@@ -26,7 +26,7 @@ def account_for(db: Database, user: User, account_id: str) -> Account:
     """The account if the user is a member; 403 otherwise, whether or not it exists."""
     denied = Forbidden("You do not have access to this account.")
     number = whole_number(account_id)
-    if number is None:
+    if number is None or number > MAX_ROW_ID:
         raise denied
     with db.read() as conn:
         account = store.account_of_member(conn, user.id, number)
