@@ -7,7 +7,8 @@ events, as ``navigator.sendBeacon`` sends them) from 16 and 64 keep-alive connec
 
 - ``ceiling``: the raw ASGI app under uvicorn as ``serve`` runs it (uvloop, httptools,
   no access log, no proxy headers);
-- ``openfeeder``: ``openfeeder serve`` of this tree (SQLite, pipeline and jobs off);
+- ``openfeeder``: ``openfeeder serve`` of this tree (SQLite, pipeline and jobs off), and
+  the same with ``OPENFEEDER_ACCESS_LOG=true``;
 - ``before``: with ``--baseline REV``, ``openfeeder serve`` of that commit's ``src/``
   (extracted with ``git archive``, run by the same interpreter), to compare in one run;
 - with ``--granian`` (when granian is installed), the ceiling and openfeeder under granian.
@@ -225,6 +226,9 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
             src = extract_src(args.baseline, data_dir / "baseline")
             rows[f"uvicorn openfeeder {args.baseline} (before)"] = ("uvicorn", openfeeder(src))
         rows["uvicorn openfeeder (this tree)"] = ("uvicorn", openfeeder(None))
+        logged = openfeeder(None)
+        logged.env["OPENFEEDER_ACCESS_LOG"] = "true"
+        rows["uvicorn openfeeder (this tree, access log)"] = ("uvicorn", logged)
         if args.granian:
             rows["granian ceiling"] = ("granian", own("granian-raw", plain))
             server = own("granian-openfeeder", {})
@@ -241,13 +245,13 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
                 previous = best.get(name, {})
                 best[name] = {c: max(r, previous.get(c, 0.0)) for c, r in rates.items()}
         print(f"\nPOST /tr, {args.hits:,} beacons per row, best of {args.rounds} round(s)")
-        print(f"{'server':<44}" + "".join(f"{f'{c} conn/s':>12}{'ratio':>7}" for c in CONNECTIONS))
+        print(f"{'server':<48}" + "".join(f"{f'{c} conn/s':>12}{'ratio':>7}" for c in CONNECTIONS))
         for name, (kind, _server) in rows.items():
             ceiling = best[f"{kind} ceiling"]
             cells = "".join(
                 f"{best[name][c]:>12,.0f}{best[name][c] / ceiling[c]:>7.2f}" for c in CONNECTIONS
             )
-            print(f"{name:<44}{cells}")
+            print(f"{name:<48}{cells}")
 
 
 if __name__ == "__main__":
