@@ -129,7 +129,7 @@ def test_serve_migrates_then_runs_uvicorn(
     assert [(host, port) for _app, host, port, _ in calls] == [("127.0.0.1", 8000)]
     assert calls[0][0].state.services.settings is apps[0]
     # Only our trusted-proxy walk decides a client's address (tests/app/test_surfaces.py shows it).
-    assert calls[0][3] == {"proxy_headers": False}
+    assert calls[0][3] == {"proxy_headers": False, "access_log": False}
     assert apps[0].database_url == fresh_url
 
     result = run(fresh_url, "serve", "--host", "10.1.2.3", "--port", "9001", OPENFEEDER_PORT="1")

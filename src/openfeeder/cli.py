@@ -150,7 +150,13 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from loopback (or
     # FORWARDED_ALLOW_IPS) before our own walk over OPENFEEDER_TRUSTED_PROXIES runs, letting
     # a local process choose the address a hit is stored with.
-    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=False,
+        access_log=settings.access_log,
+    )
 
 
 @main.command()

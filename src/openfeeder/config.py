@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `serve` listens on.")
+    access_log: bool = Field(
+        default=False,
+        description="Log every request `serve` answers (uvicorn's access log); off by default, "
+        "for the tracker's throughput (BENCHMARKS.md).",
+    )
 
     @field_validator("trusted_proxies", "dns_servers", mode="before")
     @classmethod

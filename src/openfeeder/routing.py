@@ -73,7 +73,9 @@ class Operation:
 @dataclass(frozen=True)
 class Endpoint:
     """One route. ``handler`` is called the way its surface calls handlers: API and document
-    handlers get a ``Context`` and the path parameters, the others the Starlette request."""
+    handlers get a ``Context`` and the path parameters; tracker handlers are raw ASGI apps,
+    called as ``handler(services, scope, receive, send)``; operations handlers get the
+    Starlette request."""
 
     path: str
     handler: Callable[..., Any]

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
 from openfeeder.api.errors import http_exception, server_error
-from openfeeder.app.surfaces import build_router
+from openfeeder.app.surfaces import SurfaceRouter, build_router
 from openfeeder.config import Settings
 from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.ingest import make_ingestor
@@ -51,7 +52,22 @@ def build_services(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Servic
     return services
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+class Application(Starlette):
+    """Starlette, but a request the tracker answers on its own (``SurfaceRouter.direct``)
+    goes straight to it, past the error and exception middleware every other one gets."""
+
+    surfaces: SurfaceRouter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            direct = self.surfaces.direct(scope)
+            if direct is not None:
+                await direct(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Application:
     services = services or build_services(settings)
 
     @asynccontextmanager
@@ -73,12 +89,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             services.close_identifier()
             services.db.dispose()
 
-    app = Starlette(
+    app = Application(
         exception_handlers={HTTPException: http_exception, Exception: server_error},
         lifespan=lifespan,
     )
     # Every surface has its own middleware (``surfaces``), so none is application-wide; the
     # router Starlette made is replaced before the first request builds the stack around it.
-    app.router = build_router(lifespan)
+    app.router = app.surfaces = build_router(services, lifespan)
     app.state.services = services
     return app

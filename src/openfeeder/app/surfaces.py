@@ -8,8 +8,10 @@ surface's own router, wrapped in that surface's middleware:
 
 - API and documents: CORS for any origin (tokens are not cookies, so any page may call us),
   with the rate-limit headers exposed;
-- tracker: none: its handlers answer CORS themselves, including the 24-hour preflight, and
-  the hot path carries nothing it does not need;
+- tracker: none: its handlers are raw ASGI apps (``ingest.http``) that answer CORS
+  themselves, including the 24-hour preflight. ``SurfaceRouter.direct`` finds them first,
+  with a dictionary lookup for ``/tr``, and ``Application`` (``openfeeder.app``) calls them
+  before Starlette's own middleware, so the hot path carries nothing it does not need;
 - operations: none: no browser has any business calling it.
 """
 
@@ -25,7 +27,9 @@ from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from openfeeder.api import endpoint as api_endpoint
 from openfeeder.app.routes import ROUTES
+from openfeeder.ingest.http import TrackerHandler
 from openfeeder.routing import Endpoint, Surface
+from openfeeder.services.container import Services
 
 _API_CORS = Middleware(
     CORSMiddleware,
@@ -49,10 +53,26 @@ MIDDLEWARE: Mapping[Surface, Sequence[Middleware]] = {
 }
 
 
-def starlette_route(endpoint: Endpoint) -> Route:
+class TrackerApp:
+    """A tracker handler as an ASGI app, given the services it serves with."""
+
+    __slots__ = ("handler", "services")
+
+    def __init__(self, handler: TrackerHandler, services: Services) -> None:
+        self.handler = handler
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.handler(self.services, scope, receive, send)
+
+
+def starlette_route(endpoint: Endpoint, services: Services) -> Route:
     """The Starlette route for one table entry, called the way its surface calls handlers."""
     if endpoint.surface in (Surface.API, Surface.DOCUMENTS):
         return api_endpoint.route(endpoint)
+    if endpoint.surface is Surface.TRACKER:
+        app = TrackerApp(endpoint.handler, services)  # an ASGI app: Starlette calls it as is
+        return Route(endpoint.path, app, methods=list(endpoint.methods))
     return Route(endpoint.path, endpoint.handler, methods=list(endpoint.methods))
 
 
@@ -83,6 +103,34 @@ class SurfaceRouter(Router):
             self._stacks[surface] = stack
             self._by_route.extend((route, stack) for route in routes)
         self._default = self._stacks.get(default) or Router(routes=[])
+        # The surfaces without middleware whose routes are plain ASGI apps: path → method → app
+        # for fixed paths (``/tr``), the routes themselves for paths with parameters.
+        self._exact: dict[str, dict[str, ASGIApp]] = {}
+        self._patterned: list[Route] = []
+        for route in surfaces.get(Surface.TRACKER, ()):
+            if not isinstance(route, Route) or not isinstance(route.endpoint, TrackerApp):
+                continue
+            if route.param_convertors:
+                self._patterned.append(route)
+            else:
+                methods = self._exact.setdefault(route.path, {})
+                methods.update(dict.fromkeys(route.methods or (), route.app))
+
+    def direct(self, scope: Scope) -> ASGIApp | None:
+        """The tracker app that answers this HTTP request on its own, or None (then the
+        surfaces' routers and middleware take it: every other route, and any method a
+        tracker path does not serve, which gets the API's 405 document)."""
+        if scope.get("root_path"):
+            return None  # mounted below a root path: Starlette's own matching strips it
+        methods = self._exact.get(scope["path"])
+        if methods is not None:
+            return methods.get(scope["method"])
+        for route in self._patterned:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                scope.update(child)  # path_params, as Starlette's router does
+                return route.app
+        return None
 
     def surface_app(self, scope: Scope) -> ASGIApp:
         partial: ASGIApp | None = None
@@ -101,9 +149,9 @@ class SurfaceRouter(Router):
         await self.surface_app(scope)(scope, receive, send)
 
 
-def build_router(lifespan: Lifespan[Any] | None = None) -> SurfaceRouter:
+def build_router(services: Services, lifespan: Lifespan[Any] | None = None) -> SurfaceRouter:
     """The router of the whole application, built from ``routes.ROUTES`` and nothing else."""
     surfaces: dict[Surface, list[BaseRoute]] = {surface: [] for surface in Surface}
     for endpoint in ROUTES:
-        surfaces[endpoint.surface].append(starlette_route(endpoint))
+        surfaces[endpoint.surface].append(starlette_route(endpoint, services))
     return SurfaceRouter(surfaces, MIDDLEWARE, default=Surface.API, lifespan=lifespan)

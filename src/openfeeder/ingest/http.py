@@ -1,6 +1,11 @@
 """The tracker surface's handlers: ``/tr`` (pixel GET and beacon POST, open to every origin,
-no token) and the script at ``/lftracker_v1_<hash>.js``. They answer CORS themselves (the
-surface has no CORS middleware), including the 24-hour preflight of ``/tr``.
+no token), its 24-hour preflight, and the script at ``/lftracker_v1_<hash>.js``.
+
+They are raw ASGI apps, called as ``handler(services, scope, receive, send)``: the hot path
+reads the query string, headers and body straight from the ASGI messages and answers with
+prepared header lists, with no request or response objects and no middleware (BENCHMARKS.md,
+"Tracker over HTTP"). So they answer CORS themselves, and an unexpected failure is answered
+here too (``guarded``): a JSON 500, never uvicorn's plain one.
 
 ``/tr`` only reads the request into an ``IncomingHit`` — client address, flood limit, size,
 decoding, the account of the script — and hands it to the ingestor, which answers once the
@@ -10,12 +15,16 @@ hit is on disk. Nothing slow (DNS, GeoIP, identification) happens here; the pipe
 from __future__ import annotations
 
 import base64
+import json
+import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Final
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.datastructures import URL
+from starlette.types import Receive, Scope, Send
 
 from openfeeder.domain import events
 from openfeeder.domain.errors import RateLimited
@@ -23,16 +32,31 @@ from openfeeder.domain.ids import whole_number
 from openfeeder.ingest import script
 from openfeeder.ingest.append import IncomingHit, Ingestor, IngestUnavailable
 from openfeeder.ratelimit import MemoryCounter, RateLimiter
+from openfeeder.services.container import Services
 from openfeeder.services.urls import public_base_url
 
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[bytes, bytes]]
+TrackerHandler = Callable[[Services, Scope, Receive, Send], Awaitable[None]]
+
 PIXEL: Final = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-CORS: Final = {"Access-Control-Allow-Origin": "*"}
-NO_STORE: Final = {"Cache-Control": "no-store"}
-PREFLIGHT: Final = CORS | {
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type",
-    "Access-Control-Max-Age": "86400",
-}
+CORS: Final[Headers] = [(b"access-control-allow-origin", b"*")]
+NO_STORE: Final[Headers] = [(b"cache-control", b"no-store")]
+PREFLIGHT: Final[Headers] = [
+    *CORS,
+    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (b"access-control-allow-headers", b"Content-Type"),
+    (b"access-control-max-age", b"86400"),
+]
+_NO_CONTENT: Final[Headers] = [*CORS, *NO_STORE]
+_GIF: Final[Headers] = [
+    (b"content-length", str(len(PIXEL)).encode()),
+    (b"content-type", b"image/gif"),
+    *CORS,
+    *NO_STORE,
+]
+_JS: Final = b"application/javascript; charset=utf-8"
 # Request headers the pipeline needs: prefetch markers (a prefetched page was not seen) and
 # client hints (device type when the user agent is reduced).
 META_HEADERS: Final = (
@@ -43,6 +67,9 @@ META_HEADERS: Final = (
     "sec-ch-ua",
     "sec-ch-ua-mobile",
     "sec-ch-ua-platform",
+)
+_WANTED: Final = frozenset(
+    name.encode() for name in (*META_HEADERS, "user-agent", "accept-language", "content-length")
 )
 MAX_USER_AGENT: Final = 1024  # real ones are a few hundred characters; the rest is noise
 SCRIPT_NAME: Final = re.compile(r"([0-9A-Za-z]{1,32})(?:_[0-9A-Za-z]{1,64})?\.js")
@@ -61,8 +88,96 @@ class Refused(Exception):
         self.headers = headers or {}
 
 
-def _ingestor(request: Request) -> Ingestor:
-    ingest = request.app.state.services.ingest
+class Disconnected(Exception):
+    """The client went away before its request was read: there is nobody to answer."""
+
+
+# -- ASGI plumbing ---------------------------------------------------------------------
+
+
+async def _answer(send: Send, status: int, headers: Headers, body: bytes = b"") -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _json(content: dict[str, str]) -> bytes:
+    # As Starlette's JSONResponse renders it, so error bodies are byte for byte what they were.
+    return json.dumps(
+        content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode()
+
+
+async def _error(
+    send: Send,
+    status: int,
+    content: dict[str, str],
+    headers: Headers | dict[str, str] | None = None,
+) -> None:
+    body = _json(content)
+    extra = (
+        [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        if isinstance(headers, dict)
+        else list(headers or ())
+    )
+    head = [
+        (b"content-length", str(len(body)).encode()),
+        (b"content-type", b"application/json"),
+        *extra,
+    ]
+    await _answer(send, status, head, body)
+
+
+def guarded(handler: TrackerHandler) -> TrackerHandler:
+    """``handler``, answering an unexpected failure with a JSON 500 (and a log line) the way
+    the API's error handler does, since no Starlette middleware stands around the tracker."""
+
+    async def app(services: Services, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await handler(services, scope, receive, send)
+        except Disconnected:
+            return
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            content = {"error": "server_error", "detail": "the request could not be processed"}
+            # The connection is closed after it, so a kept-alive client does not reuse it.
+            await _error(send, 500, content, [*CORS, *NO_STORE, (b"connection", b"close")])
+
+    app.__name__ = app.__qualname__ = handler.__name__
+    app.__doc__ = handler.__doc__
+    return app
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    # As Starlette's QueryParams reads it: latin-1, blanks kept, the last of repeated names.
+    return dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+
+
+def _read_headers(scope: Scope) -> tuple[dict[str, str], list[str]]:
+    """The first value of each header ``/tr`` reads, and every X-Forwarded-For value."""
+    wanted: dict[str, str] = {}
+    forwarded: list[str] = []
+    for raw_name, raw_value in scope["headers"]:
+        if raw_name in _WANTED:
+            name = raw_name.decode("latin-1")
+            if name not in wanted:
+                wanted[name] = raw_value.decode("latin-1")
+        elif raw_name == b"x-forwarded-for":
+            forwarded.append(raw_value.decode("latin-1"))
+    return wanted, forwarded
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for raw_name, raw_value in scope["headers"]:
+        if raw_name == name:
+            return str(raw_value.decode("latin-1"))
+    return ""
+
+
+# -- /tr -------------------------------------------------------------------------------
+
+
+def _ingestor(services: Services) -> Ingestor:
+    ingest = services.ingest
     if ingest is None:
         raise Refused(503, "unavailable", "this process does not accept tracker hits")
     assert isinstance(ingest, Ingestor)
@@ -74,24 +189,34 @@ def _wire_limit(max_event: int) -> int:
     return (max_event + 2) // 3 * 4 + 16
 
 
-async def _event_data(request: Request, max_event: int) -> str | bytes:
+async def _event_data(
+    scope: Scope, receive: Receive, query: dict[str, str], declared: str, max_event: int
+) -> str | bytes:
     """The base64 event: ``data`` in the query string, or the POST body."""
     limit = _wire_limit(max_event)
-    too_large = Refused(413, "too_large", f"the event is larger than {max_event} bytes")
-    data = request.query_params.get("data")
-    if request.method == "POST" and not data:
-        declared = whole_number(request.headers.get("content-length", ""))
-        if declared is not None and declared > limit:
-            raise too_large
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
+    data = query.get("data")
+    if scope["method"] == "POST" and not data:
+        length = whole_number(declared)
+        if length is not None and length > limit:
+            raise _too_large(max_event)
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Disconnected
+            body += message.get("body", b"")
             if len(body) > limit:
-                raise too_large
-        return bytes(body)
+                raise _too_large(max_event)
+            more = message.get("more_body", False)
+        return body
     if data and len(data) > limit:
-        raise too_large
+        raise _too_large(max_event)
     return data or ""
+
+
+def _too_large(max_event: int) -> Refused:
+    return Refused(413, "too_large", f"the event is larger than {max_event} bytes")
 
 
 async def _check_flood(limiter: RateLimiter, ingest: Ingestor, ip: str) -> None:
@@ -104,14 +229,18 @@ async def _check_flood(limiter: RateLimiter, ingest: Ingestor, ip: str) -> None:
         raise Refused(429, "flood", limited.detail, limited.headers) from None
 
 
-async def read_hit(request: Request, ingest: Ingestor) -> IncomingHit:
+async def read_hit(
+    services: Services, ingest: Ingestor, scope: Scope, receive: Receive
+) -> IncomingHit:
     """Turn a ``/tr`` request into a hit, or raise Refused."""
-    peer = request.client.host if request.client else None
-    ip = ingest.addresses.resolve(peer, request.headers.getlist("x-forwarded-for"))
-    await _check_flood(request.app.state.services.limiter, ingest, ip)
+    headers, forwarded_for = _read_headers(scope)
+    client = scope.get("client")
+    ip = ingest.addresses.resolve(client[0] if client else None, forwarded_for)
+    await _check_flood(services.limiter, ingest, ip)
     max_event = ingest.settings.tracker_max_body
-    data = await _event_data(request, max_event)
-    sid = request.query_params.get("sid") or None
+    query = _query(scope)
+    data = await _event_data(scope, receive, query, headers.get("content-length", ""), max_event)
+    sid = query.get("sid") or None
     try:
         event = events.parse(data, sid, max_event)
     except events.BadEvent as bad:
@@ -123,24 +252,24 @@ async def read_hit(request: Request, ingest: Ingestor) -> IncomingHit:
         account_id = await ingest.sites.account_id(script_hash)
     if account_id is None:
         raise Refused(404, "unknown_script", "no account has this tracking script")
-    headers = request.headers
     return IncomingHit(
         account_id=account_id,
         event=dict(event.raw),
         ip=ip,
-        user_agent=(headers.get("user-agent") or "")[:MAX_USER_AGENT] or None,
-        accept_language=(headers.get("accept-language") or "")[:200] or None,
+        user_agent=headers.get("user-agent", "")[:MAX_USER_AGENT] or None,
+        accept_language=headers.get("accept-language", "")[:200] or None,
         request_meta={name: headers[name][:500] for name in META_HEADERS if name in headers},
-        received_at=request.app.state.services.clock.now(),
+        received_at=services.clock.now(),
     )
 
 
-async def track(request: Request) -> Response:
+@guarded
+async def track(services: Services, scope: Scope, receive: Receive, send: Send) -> None:
     """``GET /tr?sid=…&data=…`` (pixel) and ``POST /tr?sid=…`` (beacon, base64 body)."""
     try:
-        ingest = _ingestor(request)
+        ingest = _ingestor(services)
         try:
-            hit = await read_hit(request, ingest)
+            hit = await read_hit(services, ingest, scope, receive)
         except Refused as refused:
             ingest.metrics.count(refused.reason)
             raise
@@ -149,48 +278,62 @@ async def track(request: Request) -> Response:
         except IngestUnavailable as error:  # counted by the ingestor
             raise Refused(503, "unavailable", str(error), {"Retry-After": "5"}) from None
     except Refused as refused:
-        return JSONResponse(
-            {"error": refused.reason, "detail": refused.detail},
-            refused.status,
-            headers=CORS | NO_STORE | refused.headers,
-        )
-    if request.method == "GET":
-        return Response(PIXEL, media_type="image/gif", headers=CORS | NO_STORE)
-    return Response(status_code=204, headers=CORS | NO_STORE)
+        content = {"error": refused.reason, "detail": refused.detail}
+        headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+        await _error(send, refused.status, content, headers | refused.headers)
+        return
+    if scope["method"] == "GET":
+        await _answer(send, 200, _GIF, PIXEL)
+    else:
+        await _answer(send, 204, _NO_CONTENT)
 
 
-async def preflight(_request: Request) -> Response:
-    return Response(status_code=204, headers=PREFLIGHT)
+@guarded
+async def preflight(_services: Services, _scope: Scope, _receive: Receive, send: Send) -> None:
+    await _answer(send, 204, PREFLIGHT)
 
 
-async def tracker_script(request: Request) -> Response:
+# -- the script ------------------------------------------------------------------------
+
+
+@guarded
+async def tracker_script(services: Services, scope: Scope, _receive: Receive, send: Send) -> None:
     """``/lftracker_v1_<hash>.js`` (or ``…_<variant>.js``): the tracker for that account."""
-    match = SCRIPT_NAME.fullmatch(request.path_params["name"])
+    match = SCRIPT_NAME.fullmatch(scope["path_params"]["name"])
     account_id = None
     try:
-        ingest = _ingestor(request)
+        ingest = _ingestor(services)
         if match:
             account_id = await ingest.sites.account_id(match[1])
     except Refused as refused:
-        return JSONResponse({"error": refused.reason}, refused.status)
+        await _error(send, refused.status, {"error": refused.reason})
+        return
     if match is None or account_id is None:
-        return JSONResponse(
-            {"error": "unknown_script", "detail": "no account has this tracking script"},
-            404,
-            headers=NO_STORE,
-        )
-    base = public_base_url(ingest.settings, str(request.base_url))
+        content = {"error": "unknown_script", "detail": "no account has this tracking script"}
+        await _error(send, 404, content, NO_STORE)
+        return
+    base = public_base_url(ingest.settings, _base_url(scope))
     rendered = script.render(script.TrackerConfig(script_id=match[1], endpoint=base + "/tr"))
-    headers = CORS | {
+    headers: Headers = [
+        *CORS,
         # Short: a changed setting reaches visitors within minutes; ETag makes rechecks cheap.
-        "Cache-Control": "public, max-age=300",
-        "ETag": rendered.etag,
-        "Vary": "Accept-Encoding",
-    }
-    if rendered.etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    media_type = "application/javascript; charset=utf-8"
-    if "gzip" in request.headers.get("accept-encoding", "").lower():
-        headers["Content-Encoding"] = "gzip"
-        return Response(rendered.gzipped, media_type=media_type, headers=headers)
-    return Response(rendered.body, media_type=media_type, headers=headers)
+        (b"cache-control", b"public, max-age=300"),
+        (b"etag", rendered.etag.encode()),
+        (b"vary", b"Accept-Encoding"),
+    ]
+    if rendered.etag in _header(scope, b"if-none-match"):
+        await _answer(send, 304, headers)
+        return
+    body = rendered.body
+    if "gzip" in _header(scope, b"accept-encoding").lower():
+        headers.append((b"content-encoding", b"gzip"))
+        body = rendered.gzipped
+    head = [(b"content-length", str(len(body)).encode()), (b"content-type", _JS), *headers]
+    await _answer(send, 200, head, body)
+
+
+def _base_url(scope: Scope) -> str:
+    # As Starlette's Request.base_url: the request's origin and root path, with a slash.
+    root = scope.get("app_root_path", scope.get("root_path", ""))
+    path = root if root.endswith("/") else root + "/"
+    return str(URL(scope={**scope, "path": path, "query_string": b"", "root_path": root}))
