@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,36 +31,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 VISITORS = 12  # each from its own address in the company's network
 PAGES = 40  # per visitor, alternating between the two servers
 KILL_AFTER_ACKS = VISITORS * PAGES // 3
-
-
-class WorkerProcess:
-    """``openfeeder worker`` as a child process."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> WorkerProcess:
-        command = Path(sys.executable).with_name("openfeeder")
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(command), "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        return self
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture
@@ -136,8 +103,8 @@ def test_two_servers_and_two_workers_share_the_work(
         "OPENFEEDER_PIPELINE_BATCH_SIZE": "20",  # many small batches: the kill lands in one
     }
     servers = [ServeProcess(env, tmp_path / f"serve-{n}.log") for n in range(2)]
-    workers = [WorkerProcess(env, tmp_path / f"worker-{n}.log") for n in range(2)]
-    restarted: WorkerProcess | None = None
+    workers = [ServeProcess(env, tmp_path / f"worker-{n}.log", "worker") for n in range(2)]
+    restarted: ServeProcess | None = None
     try:
         for server in servers:
             server.start()
@@ -179,7 +146,7 @@ def test_two_servers_and_two_workers_share_the_work(
         for thread in threads:
             thread.join(60)
             assert not thread.is_alive()
-        restarted = WorkerProcess(env, tmp_path / "worker-0.log").start()
+        restarted = ServeProcess(env, tmp_path / "worker-0.log", "worker").start()
 
         # Every acknowledged hit is stored once and, across the kill, processed once.
         stored = stored_ids(db, account)

@@ -79,9 +79,11 @@ def wait_until_up(
 
 
 class ServeProcess:
-    """``openfeeder serve`` as a child process, to be stopped however a test likes."""
+    """``openfeeder serve`` (or, with ``command="worker"``, ``openfeeder worker``) as a child
+    process, to be stopped however a test likes."""
 
-    def __init__(self, env: Mapping[str, str], log: Path) -> None:
+    def __init__(self, env: Mapping[str, str], log: Path, command: str = "serve") -> None:
+        self.command = command
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Only the settings given here: none leak in from the environment the tests run in.
@@ -91,11 +93,13 @@ class ServeProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServeProcess:
-        command = Path(sys.executable).with_name("openfeeder")
+        program = Path(sys.executable).with_name("openfeeder")
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(command), "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                [str(program), self.command], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
+        if self.command != "serve":
+            return self  # a worker serves nothing to wait for
         try:
             wait_until_up(self.url + "/openapi.json", process=self.process)
         except (RuntimeError, TimeoutError) as error:
@@ -114,6 +118,6 @@ class ServeProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(15)
+                self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()

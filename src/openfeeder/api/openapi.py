@@ -17,14 +17,8 @@ from openfeeder import __version__
 from openfeeder.domain.representation import (
     EXPORT_LEAD_FIELDS,
     SPARSE_FIELDSET_MODELS,
-    AccountAttributes,
-    CustomFeedAttributes,
-    ExportRequestAttributes,
     IpEnrichmentAttributes,
     LeadAttributes,
-    LocationAttributes,
-    VisitAttributes,
-    WebsiteTrackingScriptAttributes,
 )
 from openfeeder.domain.resource import EXTENSION, Resource, field_names, json_schemas
 from openfeeder.routing import JSONAPI, Auth, Endpoint, Operation, Reply
@@ -33,16 +27,7 @@ __all__ = ["JSONAPI", "openapi_document"]
 
 Schema = dict[str, Any]
 
-MODELS: tuple[type[Resource], ...] = (
-    AccountAttributes,
-    CustomFeedAttributes,
-    LeadAttributes,
-    LocationAttributes,
-    VisitAttributes,
-    ExportRequestAttributes,
-    WebsiteTrackingScriptAttributes,
-    IpEnrichmentAttributes,
-)
+MODELS: tuple[type[Resource], ...] = (*SPARSE_FIELDSET_MODELS, IpEnrichmentAttributes)
 _BY_TYPE = {model.TYPE: model for model in MODELS}
 _DATE = "yyyy-mm-dd"
 _SCHEMAS = "#/components/schemas/"
