@@ -147,16 +147,21 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     # moved out of the collector's reach, full collections no longer walk it, which took
     # 50-60 ms pauses off the tracker's tail latency (BENCHMARKS.md).
     gc.freeze()
+    geoip = _geoip_schedule(settings)
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from loopback (or
     # FORWARDED_ALLOW_IPS) before our own walk over OPENFEEDER_TRUSTED_PROXIES runs, letting
     # a local process choose the address a hit is stored with.
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=False,
-        access_log=settings.access_log,
-    )
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            proxy_headers=False,
+            access_log=settings.access_log,
+        )
+    finally:
+        if geoip is not None:
+            geoip.stop(timeout=5)
 
 
 @main.command()
@@ -435,3 +440,82 @@ def companies_import(ctx: click.Context, file: Path, as_json: bool) -> None:
             f"updated): {result.ranges} IP ranges, {result.domains} domains, "
             f"{result.asns} AS numbers."
         )
+
+
+# ── IP databases ──
+
+
+def _geoip_schedule(settings: Settings) -> Any:
+    """The scheduled IP database update of ``serve``, started; None when it is off."""
+    from openfeeder.services.geoip import make_update_loop
+
+    loop = make_update_loop(settings)
+    if loop is not None:
+        loop.start()
+    return loop
+
+
+@main.group()
+def geoip() -> None:
+    """Download, update and install the IP databases (ASN and City) the identifier reads."""
+
+
+def _installed_json(item: Any) -> dict[str, Any]:
+    return {
+        "database": item.label,
+        "kind": item.kind,
+        "path": str(item.path),
+        "database_type": item.database_type,
+        "built": item.built.strftime("%Y-%m-%d"),
+        "unchanged": item.unchanged,
+    }
+
+
+@geoip.command("update")
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Install this local file (.mmdb, .gz or .tar.gz) instead of downloading.",
+)
+@click.option("--force", is_flag=True, help="Download even when the provider has nothing newer.")
+@json_option
+@click.pass_context
+def geoip_update(ctx: click.Context, from_file: Path | None, force: bool, as_json: bool) -> None:
+    """Download the configured provider's databases, verify them and replace the installed
+    files atomically; on any failure the old files stay and the command says why."""
+    from openfeeder.identify import databases
+
+    settings = _settings(ctx)
+    if from_file is not None:
+        installed = databases.install_file(settings, from_file)
+    else:
+        installed = databases.update(settings, progress=databases.TerminalProgress(), force=force)
+    if as_json:
+        _echo_json([_installed_json(item) for item in installed])
+        return
+    for item in installed:
+        click.echo(databases.describe(item))
+    click.echo(databases.attribution(settings).text)
+
+
+@geoip.command("status")
+@json_option
+@click.pass_context
+def geoip_status(ctx: click.Context, as_json: bool) -> None:
+    """Show which IP database files are installed where, their type and build date."""
+    from openfeeder.identify import databases
+
+    settings = _settings(ctx)
+    rows = databases.status(settings)
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        if not row["installed"]:
+            state = "not installed (run `openfeeder geoip update`)"
+        elif "error" in row:
+            state = f"unreadable: {row['error']}"
+        else:
+            state = f"{row['database_type']}, built {row['built'][:10]}"
+        click.echo(f"{row['kind']:<5} {row['path']}: {state}")

@@ -9,8 +9,9 @@ import ipaddress
 import json
 import re
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _HOST = re.compile(r"[0-9A-Za-z.:\-]+")
@@ -55,7 +56,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         default=Path("data"),
-        description="Directory for export files and the embedded job queue.",
+        description="Directory for export files, the embedded job queue and downloaded IP "
+        "databases (`geoip/`).",
     )
     rate_limit_per_minute: int = Field(
         default=100, ge=1, description="Requests per token (or client IP) per UTC minute."
@@ -82,10 +84,42 @@ class Settings(BaseSettings):
         default=32_768, ge=1024, description="Largest tracker event accepted, in bytes (413 above)."
     )
     asn_mmdb: Path | None = Field(
-        default=None, description="MMDB ASN database (GeoLite2-ASN, DB-IP or IPinfo Lite format)."
+        default=None,
+        description="MMDB ASN database (GeoLite2-ASN, DB-IP or IPinfo Lite format); the "
+        "downloaded one in `DATA_DIR/geoip/` when unset.",
     )
     city_mmdb: Path | None = Field(
-        default=None, description="MMDB City database for visit and lead locations."
+        default=None,
+        description="MMDB City database for visit and lead locations; the downloaded one in "
+        "`DATA_DIR/geoip/` when unset.",
+    )
+    geoip_provider: Literal["dbip", "ipinfo", "geolite2"] = Field(
+        default="dbip",
+        description="Where `openfeeder geoip update` downloads the IP databases from: DB-IP "
+        "Lite (no key), IPinfo Lite (token) or MaxMind GeoLite2 (account id and licence key).",
+    )
+    geoip_base_url: str | None = Field(
+        default=None,
+        description="Base URL of the provider's downloads, for a mirror; the provider's own "
+        "when unset.",
+    )
+    geoip_update_interval: float = Field(
+        default=168.0,
+        ge=0,
+        description="Hours between scheduled IP database updates in `serve` and `worker`; 0 "
+        "turns the schedule off.",
+    )
+    geoip_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds an IP database download may wait for data."
+    )
+    ipinfo_token: SecretStr | None = Field(
+        default=None, description="IPinfo access token, for the ipinfo provider."
+    )
+    maxmind_account_id: str | None = Field(
+        default=None, description="MaxMind account id, for the geolite2 provider."
+    )
+    maxmind_license_key: SecretStr | None = Field(
+        default=None, description="MaxMind licence key, for the geolite2 provider."
     )
     dns_servers: list[str] = Field(
         default_factory=list,
@@ -162,6 +196,13 @@ class Settings(BaseSettings):
             if not _is_name_server(server):
                 raise ValueError(f"{server!r} is not host, host:port or [IPv6]:port")
         return value
+
+    @field_validator("geoip_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else None
 
     @field_validator("enrichment_url")
     @classmethod

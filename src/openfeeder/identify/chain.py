@@ -17,8 +17,9 @@ from openfeeder.domain.models import Location
 from openfeeder.identify import asn as asn_
 from openfeeder.identify import enrichment as enrichment_
 from openfeeder.identify import rdns as rdns_
+from openfeeder.identify import reloading
 from openfeeder.identify.cache import EventLoopThread, SlowResolver, cached_lookups
-from openfeeder.identify.geo import UNKNOWN_LOCATION, CityDatabase
+from openfeeder.identify.geo import UNKNOWN_LOCATION
 from openfeeder.identify.outcome import Drop, Identification, Match
 from openfeeder.identify.ranges import IPAddress, most_specific, parse_ip
 from openfeeder.identify.rules import TrafficRules
@@ -203,12 +204,11 @@ def make_identifier(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Ident
     """The identifier the settings describe: each resolver present when configured."""
     opened: list[AsnLookup | Locator] = []
     try:
-        asn = asn_.AsnDatabase(settings.asn_mmdb) if settings.asn_mmdb else None
-        if asn is not None:
-            opened.append(asn)
-        geo = CityDatabase(settings.city_mmdb) if settings.city_mmdb else None
-        if geo is not None:
-            opened.append(geo)
+        # The configured files, else the downloaded ones; a replaced file is reopened.
+        asn = reloading.open_asn(settings)
+        opened.append(asn)
+        geo = reloading.open_city(settings)
+        opened.append(geo)
         rdns = _reverse_dns(settings) if settings.reverse_dns else None
         enrichment = (
             enrichment_.EnrichmentProvider(

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from crawlerdetect import CrawlerDetect
 
     from openfeeder.domain.events import TrackerEvent
-    from openfeeder.identify.geo import CityDatabase
+    from openfeeder.identify.chain import Locator
 
 # A visit ends after this long without a hit (the common analytics definition).
 VISIT_IDLE = timedelta(minutes=30)
@@ -68,7 +68,7 @@ class Tools:
     """The outside parts the steps use, opened once per pipeline."""
 
     identifier: Identifier
-    city: CityDatabase | None
+    city: Locator | None
     crawlers: CrawlerDetect
     owns_identifier: bool = True  # False when shared (with the API): its owner closes it
 

@@ -305,15 +305,15 @@ def make_pipeline(
     clock: Clock = SYSTEM_CLOCK,
 ) -> Pipeline:
     """The pipeline for these settings: the identify package's resolver chain and the City
-    database when ``city_mmdb`` is set. An ``identifier`` handed in (one shared with the
+    database (``city_mmdb`` or the downloaded one). An ``identifier`` handed in (one shared with the
     API, or a stand-in) is used as it is and left open by ``stop``/``close``."""
-    from openfeeder.identify.geo import CityDatabase
+    from openfeeder.identify.reloading import open_city
 
     owns = identifier is None
     if identifier is None:
         from openfeeder.identify import make_identifier
 
         identifier = make_identifier(settings)
-    city = CityDatabase(settings.city_mmdb) if settings.city_mmdb else None
+    city = open_city(settings)  # the configured or downloaded file, reopened when replaced
     tools = Tools(identifier, city, CrawlerDetect(), owns_identifier=owns)
     return Pipeline(settings, db, tools, steps=steps, clock=clock)
