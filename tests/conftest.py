@@ -23,6 +23,11 @@ from tests.support.servers import (
     unavailable,
 )
 
+# No scheduled IP database download in anything the tests start (CLI commands, serve and
+# worker processes that inherit this environment): tests talk only to 127.0.0.1. The tests of
+# the schedule turn it on themselves.
+os.environ.setdefault("OPENFEEDER_GEOIP_UPDATE_INTERVAL", "0")
+
 # The support modules that define fixtures: the test data builders and the application's
 # client; every test can ask for theirs by name.
 pytest_plugins = ["tests.support.factories", "tests.support.clients"]

@@ -8,6 +8,8 @@ import logging
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,15 @@ from openfeeder.config import Settings
 from openfeeder.services import access
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
+from tests.support.downloads import (
+    FileServer,
+    asn_database,
+    city_database,
+    file_server,
+    gzipped,
+)
 from tests.support.factories import Builder
+from tests.support.servers import ServeProcess
 
 DOCS = Path(__file__).parents[1] / "docs" / "cli.md"
 
@@ -510,3 +520,154 @@ def test_quarantined_hits_are_listed_and_released(fresh_url: str) -> None:
     assert [row["id"] for row in ok_json(fresh_url, "hits", "quarantined")] == [ids[2]]
     assert ok(fresh_url, "hits", "retry", "--all").startswith("1 hit(s) released")
     assert "No quarantined hits." in ok(fresh_url, "hits", "quarantined")
+
+
+# --- geoip ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def files() -> Iterator[FileServer]:
+    with file_server() as server:
+        yield server
+
+
+def this_month(kind: str) -> str:
+    """DB-IP's file name for this month, as the command asks for it."""
+    return f"/dbip-{kind}-lite-{datetime.now(UTC):%Y-%m}.mmdb.gz"
+
+
+def serve_dbip(files: FileServer, tmp_path: Path, version: str) -> None:
+    asn = asn_database(tmp_path / f"asn-{version}.mmdb", f"{version} Broadband")
+    city = city_database(tmp_path / f"city-{version}.mmdb", f"{version}ville")
+    files.serve(this_month("asn"), gzipped(asn))
+    files.serve(this_month("city"), gzipped(city))
+
+
+def geoip_env(files: FileServer, tmp_path: Path) -> dict[str, str]:
+    return {
+        "OPENFEEDER_GEOIP_BASE_URL": files.url,
+        "OPENFEEDER_GEOIP_TIMEOUT": "1",
+        "OPENFEEDER_DATA_DIR": str(tmp_path / "data"),
+    }
+
+
+def installed_files(tmp_path: Path) -> dict[str, bytes]:
+    directory = tmp_path / "data" / "geoip"
+    return {p.name: p.read_bytes() for p in directory.glob("*.mmdb")}
+
+
+def test_geoip_update_installs_the_databases_and_prints_the_attribution(
+    fresh_url: str, files: FileServer, tmp_path: Path
+) -> None:
+    serve_dbip(files, tmp_path, "New")
+    result = run(fresh_url, "geoip", "update", **geoip_env(files, tmp_path))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("DB-IP ASN Lite installed: ")
+    assert "dbip-asn-lite.mmdb (DBIP-ASN-Lite (compat=GeoLite2-ASN), built " in lines[0]
+    assert lines[1].startswith("DB-IP City Lite installed: ")
+    assert lines[2] == "IP Geolocation by DB-IP"
+    assert result.stderr == ""  # no progress bar where stderr is no terminal
+    assert sorted(installed_files(tmp_path)) == ["dbip-asn-lite.mmdb", "dbip-city-lite.mmdb"]
+
+    status = run(fresh_url, "geoip", "status", "--json", **geoip_env(files, tmp_path))
+    rows = json.loads(status.stdout)
+    assert [(r["kind"], r["installed"], r["database_type"][:8]) for r in rows] == [
+        ("asn", True, "DBIP-ASN"),
+        ("city", True, "DBIP-Cit"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arrange", "says"),
+    [
+        (lambda f: f.fail(this_month("city"), 500), "DB-IP City Lite: HTTP 500 from http://"),
+        (lambda f: setattr(f.routes[this_month("city")], "mode", "cut"), "download interrupted"),
+        (lambda f: setattr(f.routes[this_month("asn")], "mode", "hang"), "timed out"),
+        (lambda f: f.serve(this_month("city"), b"\x1f\x8b\x08garbage"), "corrupt or truncated"),
+    ],
+    ids=["http-error", "cut", "timeout", "corrupt"],
+)
+def test_a_failed_geoip_update_is_one_line_and_keeps_the_old_files(
+    fresh_url: str, files: FileServer, tmp_path: Path, arrange: Any, says: str
+) -> None:
+    env = geoip_env(files, tmp_path)
+    serve_dbip(files, tmp_path, "Old")
+    ok_env = run(fresh_url, "geoip", "update", **env)
+    assert ok_env.exit_code == 0, ok_env.output
+    before = installed_files(tmp_path)
+    serve_dbip(files, tmp_path, "New")
+    arrange(files)
+
+    line = fails(fresh_url, "geoip", "update", "--force", **env)
+
+    assert says in line
+    assert installed_files(tmp_path) == before
+
+
+def test_geoip_update_from_a_file(fresh_url: str, files: FileServer, tmp_path: Path) -> None:
+    local = tmp_path / "dbip-city-lite-2026-11.mmdb.gz"
+    local.write_bytes(gzipped(city_database(tmp_path / "c.mmdb", "Localville")))
+    env = geoip_env(files, tmp_path)
+
+    printed = json.loads(ok_env(fresh_url, env, "geoip", "update", "--from-file", str(local)))
+
+    assert [(p["kind"], p["database_type"]) for p in printed] == [
+        ("city", "DBIP-City-Lite (compat=City)")
+    ]
+    assert files.requests == []  # nothing downloaded
+    missing = tmp_path / "missing.mmdb"
+    assert fails(fresh_url, "geoip", "update", "--from-file", str(missing), **env) == (
+        f"Error: {missing} is not a file"
+    )
+    assert "c.mmdb is no geolite2 ASN or City database: database type 'DBIP-City" in fails(
+        fresh_url,
+        "geoip",
+        "update",
+        "--from-file",
+        str(tmp_path / "c.mmdb"),
+        "--json",
+        **{**env, "OPENFEEDER_GEOIP_PROVIDER": "geolite2"},
+    )
+
+
+def ok_env(url: str, env: dict[str, str], *args: str) -> str:
+    result = run(url, *args, "--json", **env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_geoip_update_needs_the_providers_key(fresh_url: str, tmp_path: Path) -> None:
+    line = fails(
+        fresh_url,
+        "geoip",
+        "update",
+        OPENFEEDER_GEOIP_PROVIDER="geolite2",
+        OPENFEEDER_DATA_DIR=str(tmp_path / "data"),
+    )
+    assert line == (
+        "Error: the geolite2 provider needs OPENFEEDER_MAXMIND_ACCOUNT_ID and "
+        "OPENFEEDER_MAXMIND_LICENSE_KEY"
+    )
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_download_the_databases_on_their_schedule(
+    fresh_url: str, files: FileServer, tmp_path: Path, command: str
+) -> None:
+    ok(fresh_url, "migrate")
+    serve_dbip(files, tmp_path, "New")
+    env = geoip_env(files, tmp_path) | {
+        "OPENFEEDER_DATABASE_URL": fresh_url,
+        "OPENFEEDER_GEOIP_UPDATE_INTERVAL": "24",
+        "OPENFEEDER_REVERSE_DNS": "false",
+    }
+    process = ServeProcess(env, tmp_path / f"{command}.log", command).start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(installed_files(tmp_path)) < 2:
+            time.sleep(0.1)
+    finally:
+        process.stop()
+    assert sorted(installed_files(tmp_path)) == ["dbip-asn-lite.mmdb", "dbip-city-lite.mmdb"]
+    assert files.paths() == [this_month("asn"), this_month("city")]

@@ -167,6 +167,7 @@ def test_upkeep_re_enqueues_dead_jobs_and_purges_old_files(
 def worker_process(settings: Settings) -> subprocess.Popen[bytes]:
     """``run_worker`` in a fresh interpreter, configured through the environment only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENFEEDER_")}
+    env["OPENFEEDER_GEOIP_UPDATE_INTERVAL"] = "0"  # no IP database download
     env["OPENFEEDER_DATABASE_URL"] = settings.database_url
     env["OPENFEEDER_DATA_DIR"] = str(settings.data_dir)
     if settings.redis_url:

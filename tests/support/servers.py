@@ -88,7 +88,10 @@ class ServeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         # Only the settings given here: none leak in from the environment the tests run in.
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("OPENFEEDER_")}
-        self.env = inherited | dict(env) | {"OPENFEEDER_PORT": str(self.port)}
+        # No scheduled IP database download (a test that wants one says so): tests stay on
+        # 127.0.0.1.
+        offline = {"OPENFEEDER_GEOIP_UPDATE_INTERVAL": "0"}
+        self.env = inherited | offline | dict(env) | {"OPENFEEDER_PORT": str(self.port)}
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -620,7 +620,11 @@ def install_file(settings: Settings, path: Path) -> list[Installed]:
             except UpdateError as error:
                 problems.append(str(error))
         if not kinds:
-            raise UpdateError(f"{path.name} is no {provider} ASN or City database: {problems[0]}")
+            # A database of another type says what it is; else the first thing wrong with it.
+            other = [p for p in problems if not p.startswith("database type ")] or [
+                problems[0].split(" is not ")[0]
+            ]
+            raise UpdateError(f"{path.name} is no {provider} ASN or City database: {other[0]}")
         staged = _stage(settings, Source(path.name, tuple(kinds), ()), plain, scratch, provider)
         return _replace(settings, [staged])
 
