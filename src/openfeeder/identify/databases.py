@@ -311,8 +311,13 @@ class _NotModified(Exception):
 def _http_failure(source: Source, url: str, error: httpx.HTTPError) -> UpdateError:
     shown = _shown(url)
     if isinstance(error, httpx.TimeoutException):
-        what = "timed out"
-    elif isinstance(error, httpx.ConnectError):
+        try:
+            seconds = error.request.extensions.get("timeout", {}).get("read")
+        except RuntimeError:  # an error raised without its request
+            seconds = None
+        waited = f" after {seconds:g} s without data" if seconds else ""
+        return UpdateError(f"{source.label}: timed out{waited} from {shown}")
+    if isinstance(error, httpx.ConnectError):
         what = "cannot connect"
     elif isinstance(error, httpx.TooManyRedirects):
         what = "too many redirects"
