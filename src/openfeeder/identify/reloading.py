@@ -144,40 +144,36 @@ class Reloading(Generic[R]):
             self._swap(None)
 
 
-class ReloadingAsn:
+class _Follower(Generic[R]):
+    """A database that follows its file; the subclasses add the lookup."""
+
+    def __init__(self, path: Path, opener: Callable[[Path], R], *, required: bool, what: str):
+        self.file = Reloading(path, opener, required=required, what=what)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class ReloadingAsn(_Follower[AsnDatabase]):
     """``AsnLookup`` over a replaceable ASN database file."""
 
     def __init__(self, path: Path, *, required: bool) -> None:
-        self._file = Reloading(path, AsnDatabase, required=required, what="ASN")
-
-    @property
-    def file(self) -> Reloading[AsnDatabase]:
-        return self._file
+        super().__init__(path, AsnDatabase, required=required, what="ASN")
 
     def lookup(self, address: IPAddress) -> AsnRecord | None:
-        with self._file.reader() as database:
+        with self.file.reader() as database:
             return database.lookup(address) if database is not None else None
 
-    def close(self) -> None:
-        self._file.close()
 
-
-class ReloadingCity:
+class ReloadingCity(_Follower[CityDatabase]):
     """``Locator`` over a replaceable City database file."""
 
     def __init__(self, path: Path, *, required: bool) -> None:
-        self._file = Reloading(path, CityDatabase, required=required, what="City")
-
-    @property
-    def file(self) -> Reloading[CityDatabase]:
-        return self._file
+        super().__init__(path, CityDatabase, required=required, what="City")
 
     def locate(self, address: IPAddress) -> Location:
-        with self._file.reader() as database:
+        with self.file.reader() as database:
             return database.locate(address) if database is not None else UNKNOWN_LOCATION
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def open_asn(settings: Settings) -> ReloadingAsn:
