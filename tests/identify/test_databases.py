@@ -511,13 +511,13 @@ def test_identifiers_in_use_see_the_new_databases_without_an_error(
     identifier = make_identifier(settings.model_copy(update={"reverse_dns": False}))
     stop = threading.Event()
     errors: list[BaseException] = []
-    seen: list[set[tuple[str | None, str | None]]] = [set() for _ in range(4)]
+    seen: list[list[tuple[str | None, str | None]]] = [[] for _ in range(4)]
 
-    def look(answers: set[tuple[str | None, str | None]]) -> None:
+    def look(answers: list[tuple[str | None, str | None]]) -> None:
         try:
             while not stop.is_set():
                 found = identify(db, identifier, [PROBE])[PROBE]
-                answers.add((found.match_reason, found.location.city))
+                answers.append((found.match_reason, found.location.city))
         except BaseException as error:  # every error fails the test below
             errors.append(error)
 
@@ -529,8 +529,11 @@ def test_identifiers_in_use_see_the_new_databases_without_an_error(
         serve_dbip(files, tmp_path, "New")
         databases.update(old_install, today=TODAY)
         deadline = time.monotonic() + 10
+        # The two files are reopened independently: wait until every thread saw both.
         while time.monotonic() < deadline and not all(
-            any(city == "Newville" for _, city in answers) for answers in seen
+            ("New Broadband" in str(reason), city) == (True, "Newville")
+            for answers in seen
+            for reason, city in answers[-1:]
         ):
             time.sleep(0.05)
     finally:
