@@ -659,3 +659,9 @@ def test_the_schedule_is_off_without_an_interval_a_key_or_a_writable_directory(
         assert geoip.make_update_loop(locked) is None
     finally:
         read_only.chmod(0o755)
+
+
+def test_the_services_give_the_surfaces_the_attribution(tmp_path: Path, files: FileServer) -> None:
+    settings = geo_settings(tmp_path, files, geoip_provider="geolite2")
+    assert geoip.attribution(settings) == databases.ATTRIBUTIONS["geolite2"]
+    assert geoip.attribution(settings).licence == "GeoLite2 End User License Agreement"

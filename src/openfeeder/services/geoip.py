@@ -82,3 +82,9 @@ def make_update_loop(settings: Settings) -> BackgroundLoop | None:
         idle_seconds=IDLE_SECONDS,
         backoff_seconds=BACKOFF_SECONDS,
     )
+
+
+def attribution(settings: Settings) -> databases.Attribution:
+    """The attribution the configured provider's licence requires where locations are shown
+    (the dashboard footer): text, link and licence."""
+    return databases.attribution(settings)
