@@ -83,24 +83,34 @@ class Reloading(Generic[R]):
     def loaded(self) -> bool:
         return self._current is not None
 
-    @contextmanager
-    def reader(self) -> Iterator[R | None]:
-        """The reader to use for one lookup (None while there is no file)."""
+    def acquire(self) -> _Held[R] | None:
+        """The reader for one lookup, counted as in use until ``release``; None while there
+        is no file. (Two calls rather than a context manager: lookups are hot.)"""
         if time.monotonic() >= self._next_check:
             self.check()
         with self._lock:
             held = self._current
             if held is not None:
                 held.users += 1
+            return held
+
+    def release(self, held: _Held[R] | None) -> None:
+        if held is None:
+            return
+        with self._lock:
+            held.users -= 1
+            last = held.retired and held.users == 0
+        if last:
+            held.reader.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[R | None]:
+        """The reader to use for one lookup (None while there is no file)."""
+        held = self.acquire()
         try:
             yield held.reader if held is not None else None
         finally:
-            if held is not None:
-                with self._lock:
-                    held.users -= 1
-                    last = held.retired and held.users == 0
-                if last:
-                    held.reader.close()
+            self.release(held)
 
     def check(self) -> bool:
         """Reopen the file if it changed; True when lookups now use a new reader."""
@@ -161,8 +171,13 @@ class ReloadingAsn(_Follower[AsnDatabase]):
         super().__init__(path, AsnDatabase, required=required, what="ASN")
 
     def lookup(self, address: IPAddress) -> AsnRecord | None:
-        with self.file.reader() as database:
-            return database.lookup(address) if database is not None else None
+        held = self.file.acquire()
+        if held is None:
+            return None
+        try:
+            return held.reader.lookup(address)
+        finally:
+            self.file.release(held)
 
 
 class ReloadingCity(_Follower[CityDatabase]):
@@ -172,8 +187,13 @@ class ReloadingCity(_Follower[CityDatabase]):
         super().__init__(path, CityDatabase, required=required, what="City")
 
     def locate(self, address: IPAddress) -> Location:
-        with self.file.reader() as database:
-            return database.locate(address) if database is not None else UNKNOWN_LOCATION
+        held = self.file.acquire()
+        if held is None:
+            return UNKNOWN_LOCATION
+        try:
+            return held.reader.locate(address)
+        finally:
+            self.file.release(held)
 
 
 def open_asn(settings: Settings) -> ReloadingAsn:
