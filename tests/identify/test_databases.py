@@ -665,3 +665,14 @@ def test_the_services_give_the_surfaces_the_attribution(tmp_path: Path, files: F
     settings = geo_settings(tmp_path, files, geoip_provider="geolite2")
     assert geoip.attribution(settings) == databases.ATTRIBUTIONS["geolite2"]
     assert geoip.attribution(settings).licence == "GeoLite2 End User License Agreement"
+
+
+def test_a_target_that_cannot_be_written_is_one_line(tmp_path: Path, files: FileServer) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    settings = geo_settings(tmp_path, files, asn_mmdb=blocker / "asn.mmdb")
+    serve_dbip(files, tmp_path, "New")
+    with pytest.raises(UpdateError, match=r"^cannot write .*a-file: File exists$"):
+        databases.update(settings, today=TODAY)
+    assert blocker.read_text() == "not a directory"
+    assert not databases.database_path(settings, "city").exists()  # nothing half-installed

@@ -421,7 +421,7 @@ def unpack(archive: Path, target: Path) -> None:
             return
         with gzip.open(archive, "rb") as unzipped:
             _copy(unzipped, target)
-    except (OSError, EOFError, zlib.error, tarfile.TarError) as error:
+    except (gzip.BadGzipFile, EOFError, zlib.error, tarfile.TarError) as error:
         raise UpdateError(f"corrupt or truncated archive ({error or 'unexpected end'})") from None
 
 
@@ -510,6 +510,16 @@ def _replace(settings: Settings, staged: Sequence[_Staged]) -> list[Installed]:
 
 
 @contextlib.contextmanager
+def _disk_errors() -> Iterator[None]:
+    """A file that cannot be written or read (disk full, no permission) is one line too."""
+    try:
+        yield
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        raise UpdateError(f"cannot write{where}: {error.strerror or error}") from None
+
+
+@contextlib.contextmanager
 def update_lock(settings: Settings) -> Iterator[None]:
     """One update at a time across processes: a lock file in ``DATA_DIR/geoip/``."""
     directory = geoip_dir(settings)
@@ -543,7 +553,10 @@ def _installed_unchanged(settings: Settings, source: Source, provider: Provider)
     for kind in source.kinds:
         target = database_path(settings, kind)
         os.utime(target)  # checked now: the schedule waits a full interval again
-        verified = verify(target, provider, kind)
+        try:
+            verified = verify(target, provider, kind)
+        except UpdateError as error:
+            raise UpdateError(f"{source.label}: the installed {target}: {error}") from None
         out.append(
             Installed(source.label, kind, target, verified.database_type, verified.built, True)
         )
@@ -562,7 +575,7 @@ def update(
     answers 304 to ``If-Modified-Since`` keeps the installed file."""
     provider = settings.geoip_provider
     wanted = sources(settings, today)
-    with update_lock(settings), _scratch() as scratch, _client(settings) as client:
+    with _disk_errors(), update_lock(settings), _scratch() as scratch, _client(settings) as client:
         staged: list[_Staged] = []
         unchanged: list[Installed] = []
         for source in wanted:
@@ -612,7 +625,7 @@ def install_file(settings: Settings, path: Path) -> list[Installed]:
     if not path.is_file():
         raise UpdateError(f"{path} is not a file")
     provider = settings.geoip_provider
-    with update_lock(settings), _scratch() as scratch:
+    with _disk_errors(), update_lock(settings), _scratch() as scratch:
         plain = _temp(geoip_dir(settings), ".mmdb")
         scratch.append(plain)
         unpack(path, plain)
