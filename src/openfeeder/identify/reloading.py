@@ -37,6 +37,7 @@ class _Closable(Protocol):
 
 
 R = TypeVar("R", bound=_Closable)
+T = TypeVar("T")
 Signature = tuple[int, int, int, int]  # device, inode, size, mtime in ns
 
 
@@ -160,6 +161,15 @@ class _Follower(Generic[R]):
     def __init__(self, path: Path, opener: Callable[[Path], R], *, required: bool, what: str):
         self.file = Reloading(path, opener, required=required, what=what)
 
+    def _use(self, use: Callable[[R], T], default: T) -> T:
+        held = self.file.acquire()
+        if held is None:
+            return default
+        try:
+            return use(held.reader)
+        finally:
+            self.file.release(held)
+
     def close(self) -> None:
         self.file.close()
 
@@ -171,13 +181,7 @@ class ReloadingAsn(_Follower[AsnDatabase]):
         super().__init__(path, AsnDatabase, required=required, what="ASN")
 
     def lookup(self, address: IPAddress) -> AsnRecord | None:
-        held = self.file.acquire()
-        if held is None:
-            return None
-        try:
-            return held.reader.lookup(address)
-        finally:
-            self.file.release(held)
+        return self._use(lambda database: database.lookup(address), None)
 
 
 class ReloadingCity(_Follower[CityDatabase]):
@@ -187,13 +191,7 @@ class ReloadingCity(_Follower[CityDatabase]):
         super().__init__(path, CityDatabase, required=required, what="City")
 
     def locate(self, address: IPAddress) -> Location:
-        held = self.file.acquire()
-        if held is None:
-            return UNKNOWN_LOCATION
-        try:
-            return held.reader.locate(address)
-        finally:
-            self.file.release(held)
+        return self._use(lambda database: database.locate(address), UNKNOWN_LOCATION)
 
 
 def open_asn(settings: Settings) -> ReloadingAsn:
