@@ -158,8 +158,14 @@ def provider_server(provider: Provider) -> Iterator[str]:
 
 
 def identify_settings(settings: Settings, **changes: Any) -> Settings:
-    """The test settings with every resolver off unless the test turns it on."""
-    base: dict[str, Any] = {"reverse_dns": False, "asn_mmdb": None, "city_mmdb": None}
+    """The test settings with every resolver off unless the test turns it on (company
+    discovery too: these tests measure the chain against the companies they import)."""
+    base: dict[str, Any] = {
+        "reverse_dns": False,
+        "asn_mmdb": None,
+        "city_mmdb": None,
+        "discover_companies": False,
+    }
     return settings.model_copy(update=base | changes)
 
 
