@@ -134,8 +134,9 @@ class Identifier:
             for ip, m in most_specific(conn, live).items()
         }
         discovered = discovery_.Discoveries()
+        records: dict[str, asn_.AsnRecord] = {}
         later |= self._networks(
-            conn, {ip: a for ip, a in live.items() if ip not in later}, discovered
+            conn, {ip: a for ip, a in live.items() if ip not in later}, discovered, records
         )
         # Private, loopback and documentation addresses are never sent to a name server or
         # the provider: their answers are meaningless and the question leaks them.
@@ -162,9 +163,13 @@ class Identifier:
             later |= discovered.matches
         if discovered.companies:
             discovery_.save(conn, discovered)
-        if self._website is not None:
-            matched = {m.company_id for m in later.values() if isinstance(m, Match)}
-            self._read_websites(conn, matched, set(discovered.companies), at)
+        if self._discover:
+            matches = {ip: m for ip, m in later.items() if isinstance(m, Match)}
+            origins = discovery_.provenance(conn, {m.company_id for m in matches.values()})
+            later |= discovery_.restate(matches, origins, records)
+            if self._website is not None:
+                domains = {id_: p.domain for id_, p in origins.items() if p.domain}
+                self._read_websites(conn, domains, set(discovered.companies), at)
         for ip, outcome in later.items():
             decided.setdefault(ip, outcome)
         return {ip: _identification(decided.get(ip), locations[ip]) for ip in addresses}
@@ -173,13 +178,12 @@ class Identifier:
         return self._geo.locate(address) if self._geo is not None else UNKNOWN_LOCATION
 
     def _read_websites(
-        self, conn: sa.Connection, matched: set[str], new: set[str], at: datetime
+        self, conn: sa.Connection, domains: Mapping[str, str], new: set[str], at: datetime
     ) -> None:
         """Fetch (at most ``websites_per_batch``) discovered companies' websites not read
         within their TTL, and apply what they say; companies discovered in this batch also get
         what a fresh cached answer says."""
         assert self._website is not None
-        domains = discovery_.website_domains(conn, matched)
         if not domains:
             return
         cached = store.website_cache_get(conn, set(domains.values()), at)
@@ -198,7 +202,11 @@ class Identifier:
         discovery_.apply_websites(conn, facts)
 
     def _networks(
-        self, conn: sa.Connection, addresses: Mapping[str, IPAddress], found: discovery_.Discoveries
+        self,
+        conn: sa.Connection,
+        addresses: Mapping[str, IPAddress],
+        found: discovery_.Discoveries,
+        records: dict[str, asn_.AsnRecord],
     ) -> dict[str, Match | Drop]:
         """ISP, mobile and hosting networks dropped; education and business ones mapped to a
         company when the company import names them, else (with positive evidence, when
@@ -215,6 +223,7 @@ class Identifier:
                 out[ip] = Drop(reason, asn_.describe_drop(ip, record))
             else:
                 mappable[ip] = record
+        records |= mappable
         matched = asn_.match_networks(conn, mappable)
         if self._discover:
             found |= discovery_.discover_networks(

@@ -348,7 +348,9 @@ def _merged(row: ImportRow, company_id: str, old: Company | None, errors: _Error
     return company
 
 
-def _write(conn: sa.Connection, rows: list[ImportRow], errors: _Errors) -> ImportResult:
+def _write(
+    conn: sa.Connection, rows: list[ImportRow], errors: _Errors, source: str = "import"
+) -> ImportResult:
     ids = _company_ids(conn, rows, errors)
     old = store.get_companies(conn, ids)
     companies = [
@@ -356,6 +358,10 @@ def _write(conn: sa.Connection, rows: list[ImportRow], errors: _Errors) -> Impor
     ]
     errors.raise_any()
     upsert_companies(conn, companies)
+    store.merge_field_sources(
+        conn,
+        {c.id: dict.fromkeys(row.values, source) for row, c in zip(rows, companies, strict=True)},
+    )
 
     keys = store.keys_of(conn, ids)
     ranges = store.ranges_of(conn, ids)

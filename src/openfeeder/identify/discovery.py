@@ -94,11 +94,46 @@ def discover_networks(records: Mapping[str, AsnRecord]) -> Discoveries:
         company = Company(id=network_company_id(record.number), name=name[:300], domain=domain)
         sources = {"name": NETWORK, DISCOVERED: NETWORK} | ({"domain": NETWORK} if domain else {})
         keys = (f"{store.ASN_PREFIX}{record.number}", *([domain] if domain else []))
-        reason = (
-            f"{ip} is in {record.label}, {words} ({record.why}); company discovered from the "
-            "network"
-        )
-        out.add(ip, Match(company.id, "asn", reason), Discovered(company, sources, keys))
+        match = Match(company.id, "asn", network_reason(ip, record))
+        out.add(ip, match, Discovered(company, sources, keys))
+    return out
+
+
+def network_reason(ip: str, record: AsnRecord) -> str:
+    words = _KINDS.get(record.kind, "a network")
+    return f"{ip} is in {record.label}, {words} ({record.why}); company discovered from the network"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    how: str  # network or reverse_dns
+    domain: str | None
+
+
+def provenance(conn: sa.Connection, company_ids: Iterable[str]) -> dict[str, Provenance]:
+    """How the discovered companies among ``company_ids`` were discovered, and their domains."""
+    sourced = store.sourced_companies(conn, set(company_ids))
+    return {
+        id_: Provenance(str(row.sources[DISCOVERED]), row.company.domain)
+        for id_, row in sourced.items()
+        if row.sources.get(DISCOVERED)
+    }
+
+
+def restate(
+    matches: Mapping[str, Match], found: Mapping[str, Provenance], records: Mapping[str, AsnRecord]
+) -> dict[str, Match]:
+    """Matches of companies discovered earlier, saying so as the discovery did."""
+    out: dict[str, Match] = {}
+    for ip, match in matches.items():
+        known = found.get(match.company_id)
+        if known is None or "discovered" in match.reason:
+            continue
+        if match.source == "asn" and known.how == NETWORK and ip in records:
+            out[ip] = replace(match, reason=network_reason(ip, records[ip]))
+        else:
+            how = "the network" if known.how == NETWORK else "reverse DNS"
+            out[ip] = replace(match, reason=f"{match.reason}; company discovered from {how}")
     return out
 
 
@@ -174,17 +209,6 @@ def save(conn: sa.Connection, found: Discoveries) -> None:
     store.insert_discovered(
         conn, [(d.company, d.sources, d.keys) for d in found.companies.values()]
     )
-
-
-def website_domains(conn: sa.Connection, company_ids: Iterable[str]) -> dict[str, str]:
-    """{company id: domain} of the discovered companies among ``company_ids`` that have a
-    domain: the ones whose websites are read."""
-    sourced = store.sourced_companies(conn, set(company_ids))
-    return {
-        id_: row.company.domain
-        for id_, row in sourced.items()
-        if row.sources.get(DISCOVERED) and row.company.domain
-    }
 
 
 def apply_facts(row: store.Sourced, facts: Mapping[str, Any]) -> store.Sourced | None:
