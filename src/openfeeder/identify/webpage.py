@@ -153,7 +153,7 @@ def _organization(scripts: list[str]) -> dict[str, Any] | None:
     for text in scripts:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # invalid, or nested deeper than Python recurses
             continue
         for node in _nodes(data, budget):
             if _types(node) & ORGANIZATION_TYPES:
@@ -234,4 +234,6 @@ def read_page(html: str, base_url: str) -> dict[str, str]:
     found["address"], found["country"] = _address(org.get("address"))
     if (handle := _HANDLE.fullmatch(meta.get("twitter:site", "").strip())) is not None:
         found.setdefault("twitter_handle", handle.group(1))
-    return {key: value for key, value in found.items() if value}
+    facts = {key: value for key, value in found.items() if value}
+    # The page's own address says nothing about the company on its own.
+    return facts if set(facts) - {"website_url"} else {}
