@@ -35,7 +35,7 @@ ORG_PAGE = (
         ("fe80::1", "a link-local address"),
         ("224.0.0.1", "a multicast address"),
         ("ff02::1", "a multicast address"),
-        ("0.0.0.0", "the unspecified address"),
+        ("0.0.0.0", "the unspecified address"),  # noqa: S104 (an address to refuse)
         ("240.0.0.1", "a private address"),  # reserved, and ipaddress counts it private
         ("100.64.0.1", "not a public address"),  # carrier-grade NAT
         ("192.0.2.1", "a private address"),  # documentation

@@ -26,8 +26,10 @@ from openfeeder.store.db import Database
 QUERY = """\
 SELECT ?item ?itemLabel ?website ?industryLabel ?employees ?revenue ?linkedin ?twitter
        ?facebook ?logo ?countryCode WHERE {
-  ?item wdt:P31/wdt:P279* wd:Q43229;          # an organisation (or a subclass of one)
-        wdt:P856 ?website.                    # with an official website
+  VALUES ?country { wd:Q33 }                  # one country at a time (Finland here)
+  ?item wdt:P17 ?country;                     # in that country
+        wdt:P31/wdt:P279* wd:Q43229;          # an organisation (or a subclass of one)
+        wdt:P856 ?website.                    # with an official website (its domain)
   OPTIONAL { ?item wdt:P452 ?industry. }
   OPTIONAL { ?item wdt:P1128 ?employees. }
   OPTIONAL { ?item wdt:P2139 ?revenue. }
@@ -35,7 +37,7 @@ SELECT ?item ?itemLabel ?website ?industryLabel ?employees ?revenue ?linkedin ?t
   OPTIONAL { ?item wdt:P2002 ?twitter. }
   OPTIONAL { ?item wdt:P2013 ?facebook. }
   OPTIONAL { ?item wdt:P154 ?logo. }
-  OPTIONAL { ?item wdt:P17 ?country. ?country wdt:P297 ?countryCode. }
+  OPTIONAL { ?country wdt:P297 ?countryCode. }
   SERVICE wikibase:label { bd:serviceParam wikibase:language "en". }
 }"""
 _VARIABLES = (
