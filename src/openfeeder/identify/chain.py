@@ -93,11 +93,18 @@ class Identifier:
         return self._operators
 
     def identify_many(
-        self, conn: sa.Connection, account_id: int | None, ips: Sequence[str]
+        self,
+        conn: sa.Connection,
+        account_id: int | None,
+        ips: Sequence[str],
+        *,
+        websites: bool = True,
     ) -> dict[str, Identification]:
         """An Identification for every IP given (keyed by the text given). ``account_id``
         None applies no traffic rules. Slow answers are cached in ``ip_cache`` through
-        ``conn``, which must therefore be able to write."""
+        ``conn``, which must therefore be able to write. ``websites`` False reads no company
+        website (a caller inside a write transaction, or answering a request); a later call
+        reads them."""
         at = self._clock.now()
         rules = (
             TrafficRules.from_rows(store.traffic_rules(conn, account_id))
@@ -111,7 +118,7 @@ class Identifier:
             if address is not None:
                 canonical[text] = str(address)
                 addresses[str(address)] = address
-        outcomes = self._resolve(conn, rules, addresses, at)
+        outcomes = self._resolve(conn, rules, addresses, at, websites=websites)
         none = Identification(None, None, None, None, UNKNOWN_LOCATION)
         return {text: outcomes[canonical[text]] if text in canonical else none for text in ips}
 
@@ -121,6 +128,8 @@ class Identifier:
         rules: TrafficRules,
         addresses: Mapping[str, IPAddress],
         at: datetime,
+        *,
+        websites: bool,
     ) -> dict[str, Identification]:
         locations = {ip: self._locate(a) for ip, a in addresses.items()}
         decided: dict[str, Match | Drop] = {}
@@ -135,6 +144,7 @@ class Identifier:
         }
         discovered = discovery_.Discoveries()
         records: dict[str, asn_.AsnRecord] = {}
+        facts: dict[str, dict[str, Any]] = {}  # what discovered companies' websites say
         later |= self._networks(
             conn, {ip: a for ip, a in live.items() if ip not in later}, discovered, records
         )
@@ -161,15 +171,20 @@ class Identifier:
             left = {ip: (live[ip], names[ip]) for ip in wanted - set(later) - set(decided)}
             discovered |= discovery_.discover_hostnames(left, self._suffixes, self._operators)
             later |= discovered.matches
-        if discovered.companies:
-            discovery_.save(conn, discovered)
         if self._discover:
             matches = {ip: m for ip, m in later.items() if isinstance(m, Match)}
             origins = discovery_.provenance(conn, {m.company_id for m in matches.values()})
             later |= discovery_.restate(matches, origins, records)
-            if self._website is not None:
+            origins |= discovered.provenance()
+            if self._website is not None and websites:
+                # Fetched before this call writes anything of its own, so no write lock
+                # is taken for the fetching.
                 domains = {id_: p.domain for id_, p in origins.items() if p.domain}
-                self._read_websites(conn, domains, set(discovered.companies), at)
+                facts = self._read_websites(conn, domains, set(discovered.companies), at)
+        if discovered.companies:
+            discovery_.save(conn, discovered)
+        if facts:
+            discovery_.apply_websites(conn, facts)
         for ip, outcome in later.items():
             decided.setdefault(ip, outcome)
         return {ip: _identification(decided.get(ip), locations[ip]) for ip in addresses}
@@ -179,13 +194,13 @@ class Identifier:
 
     def _read_websites(
         self, conn: sa.Connection, domains: Mapping[str, str], new: set[str], at: datetime
-    ) -> None:
+    ) -> dict[str, dict[str, Any]]:
         """Fetch (at most ``websites_per_batch``) discovered companies' websites not read
-        within their TTL, and apply what they say; companies discovered in this batch also get
-        what a fresh cached answer says."""
+        within their TTL; what they say by company id, to apply. Companies discovered in this
+        batch also get what a fresh cached answer says."""
         assert self._website is not None
         if not domains:
-            return
+            return {}
         cached = store.website_cache_get(conn, set(domains.values()), at)
         missing = sorted(set(domains.values()) - set(cached))[: self._websites_per_batch]
         fresh: dict[str, dict[str, Any]] = {}
@@ -199,7 +214,7 @@ class Identifier:
             answer = fresh.get(domain) or (cached.get(domain) if company_id in new else None)
             if answer and answer.get("status") == "ok" and isinstance(answer.get("facts"), dict):
                 facts[company_id] = answer["facts"]
-        discovery_.apply_websites(conn, facts)
+        return facts
 
     def _networks(
         self,

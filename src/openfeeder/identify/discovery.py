@@ -60,6 +60,12 @@ class Discoveries:
         self.matches[ip] = match
         self.companies.setdefault(found.company.id, found)
 
+    def provenance(self) -> dict[str, Provenance]:
+        return {
+            id_: Provenance(found.sources[DISCOVERED], found.company.domain)
+            for id_, found in self.companies.items()
+        }
+
     def __ior__(self, other: Discoveries) -> Discoveries:
         self.matches |= other.matches
         for company_id, found in other.companies.items():
