@@ -223,3 +223,34 @@ def test_without_an_import_organisations_and_static_hosts_become_enriched_leads(
     assert after["acme-industries.fi"]["field_sources"]["name"] == "import"
     assert after["acme-industries.fi"]["logo_url"] == acme["logo_url"]
     assert after["nordic-widgets.fi"]["industry"] == "Tools"
+
+
+def test_with_a_geolite2_database_only_the_listed_networks_are_evidence(
+    settings: Settings, db: Database, builder: Builder, tmp_path: Path
+) -> None:
+    """GeoLite2 has no network types and no domains: the bundled AS list is the evidence, and a
+    company discovered so is named by its AS organisation (no website to read)."""
+    asn = write_asn_mmdb(
+        tmp_path / "asn.mmdb",
+        [
+            AsnEntry("18.0.0.0/24", 3, "Massachusetts Institute of Technology"),  # listed
+            AsnEntry("18.1.0.0/24", 7922, "COMCAST-7922"),  # listed isp
+            AsnEntry("18.2.0.0/24", 64510, "Acme Oy"),  # no evidence either way
+        ],
+    )
+    configured = settings.model_copy(update={"asn_mmdb": asn, "reverse_dns": False})
+    sent = _send_hits(configured, builder, ["18.0.0.9", "18.1.0.9", "18.2.0.9"])
+    pipeline = make_pipeline(configured, db)
+    try:
+        assert pipeline.run_once() == sent
+    finally:
+        pipeline.close()
+    with db.read() as conn:
+        names = conn.execute(
+            sa.select(t.companies.c.name, t.companies.c.domain).join(
+                t.leads, t.leads.c.company_id == t.companies.c.id
+            )
+        ).all()
+        drops = dict(conn.execute(sa.select(t.hits.c.ip, t.hits.c.drop_reason).distinct()).all())
+    assert [tuple(row) for row in names] == [("Massachusetts Institute of Technology", None)]
+    assert drops == {"18.0.0.9": None, "18.1.0.9": "isp", "18.2.0.9": "unidentified"}
