@@ -118,12 +118,8 @@ class Provenance:
 
 def provenance(conn: sa.Connection, company_ids: Iterable[str]) -> dict[str, Provenance]:
     """How the discovered companies among ``company_ids`` were discovered, and their domains."""
-    sourced = store.sourced_companies(conn, set(company_ids))
-    return {
-        id_: Provenance(str(row.sources[DISCOVERED]), row.company.domain)
-        for id_, row in sourced.items()
-        if row.sources.get(DISCOVERED)
-    }
+    found = store.discovered_companies(conn, set(company_ids), DISCOVERED)
+    return {id_: Provenance(how, domain) for id_, (how, domain) in found.items()}
 
 
 def restate(

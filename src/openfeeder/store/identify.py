@@ -290,6 +290,23 @@ def sourced_companies(conn: sa.Connection, ids: Collection[str]) -> dict[str, So
     return out
 
 
+def discovered_companies(
+    conn: sa.Connection, ids: Collection[str], marker: str
+) -> dict[str, tuple[str, str | None]]:
+    """{id: (how it was discovered, its domain)} of the companies among ``ids`` whose field
+    sources carry ``marker``: one narrow query, as every batch asks it of its matches."""
+    c = t.companies
+    out: dict[str, tuple[str, str | None]] = {}
+    for batch in _chunks(sorted(set(ids))):
+        query = sa.select(c.c.id, c.c.domain, c.c.field_sources).where(
+            c.c.id.in_(batch), c.c.field_sources.is_not(None)
+        )
+        for id_, domain, sources in conn.execute(query):
+            if sources and sources.get(marker):
+                out[id_] = (str(sources[marker]), domain)
+    return out
+
+
 def update_sourced(conn: sa.Connection, rows: Sequence[Sourced]) -> None:
     """Write companies with their field sources and profiles (in id order: no deadlock)."""
     c = t.companies
