@@ -1,6 +1,9 @@
 """The resolver chain: for a batch of IPs, traffic rules → company ranges → ASN → reverse DNS
-→ enrichment; the first confident answer wins and says why. The Identifier owns the outside
-things the resolvers need (MMDB readers, name servers, the HTTP client, its event loop)."""
+→ enrichment; the first confident answer wins and says why. With discovery on, an
+organisation's network and a static host name the company database does not know make a
+company (``identify/discovery.py``), and discovered companies' websites are read. The
+Identifier owns the outside things the resolvers need (MMDB readers, name servers, the HTTP
+clients, its event loop)."""
 
 from __future__ import annotations
 
