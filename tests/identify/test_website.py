@@ -84,7 +84,11 @@ def test_a_page_is_fetched_from_the_vetted_address_with_its_host_name(
     zone.host("acme.fi", "127.0.0.1")
     sites.add("acme.fi", ORG_PAGE)
     assert _fetch(world, "acme.fi") == {"status": "ok", "facts": _facts("Acme Oy", world)}
+    # Only the test's DNS server knows acme.fi: the page came from the address the fetcher
+    # resolved and vetted itself (no second resolution by the HTTP client to rebind), and the
+    # server saw the name in the Host header.
     assert sites.asked == [("acme.fi", "/")]
+    assert zone.asked  # the name was resolved through the configured server
 
 
 def _facts(name: str, world: tuple[Zone, Websites, int, str]) -> dict[str, str]:
