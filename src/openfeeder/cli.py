@@ -424,14 +424,38 @@ def companies() -> None:
 
 @companies.command("import")
 @click.argument("file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["auto", "wikidata"]),
+    default="auto",
+    show_default=True,
+    help="auto: CSV or JSONL by the file's name and contents; wikidata: the SPARQL JSON "
+    "results of the query in docs/identification.md, merged in by domain.",
+)
 @json_option
 @click.pass_context
-def companies_import(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Import companies from a CSV or JSONL file; importing again updates them in place."""
+def companies_import(ctx: click.Context, file: Path, file_format: str, as_json: bool) -> None:
+    """Import companies from a CSV or JSONL file (or Wikidata's SPARQL JSON results);
+    importing again updates them in place."""
     from openfeeder.identify.companies import import_companies
+    from openfeeder.identify.wikidata import import_wikidata
 
-    with _database(_settings(ctx)) as db:
-        result = import_companies(db, file)
+    if file_format == "wikidata":
+        with _database(_settings(ctx)) as db:
+            found = import_wikidata(db, file)
+        if as_json:
+            _echo_json(asdict(found))
+            return
+        click.echo(f"Read {found.items} organisations, {found.skipped} skipped.")
+        if found.first_skip:
+            click.echo(f"First skipped: {found.first_skip}")
+        if found.imported is None:
+            return
+        result = found.imported
+    else:
+        with _database(_settings(ctx)) as db:
+            result = import_companies(db, file)
     if as_json:
         _echo_json(asdict(result))
     else:

@@ -140,6 +140,32 @@ class Settings(BaseSettings):
     enrichment_timeout: float = Field(
         default=3.0, gt=0, description="Seconds one enrichment provider request may take."
     )
+    discover_companies: bool = Field(
+        default=True,
+        description="Make companies of organisations' networks (an AS typed business, "
+        "education or government by a source) and of static host names in reverse DNS when "
+        "the company database does not know them.",
+    )
+    website_enrichment: bool = Field(
+        default=True,
+        description="Read discovered companies' own websites (schema.org JSON-LD, OpenGraph, "
+        "icons) for their name, logo, social profiles and phone; never overwrites imports.",
+    )
+    website_url: str = Field(
+        default="https://{domain}/",
+        description="URL template of a company's website, with {domain}.",
+    )
+    website_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to connect to and read from a company website."
+    )
+    website_allow_loopback: bool = Field(
+        default=False,
+        description="Let website enrichment fetch from loopback addresses (tests only; private, "
+        "link-local and other non-public addresses are refused always).",
+    )
+    websites_per_batch: int = Field(
+        default=8, ge=1, description="Company websites fetched at most per pipeline batch."
+    )
     truncate_ips: bool = Field(
         default=False,
         description="Truncate stored hit IPs (IPv4 /24, IPv6 /48) once identification is done.",
@@ -216,6 +242,15 @@ class Settings(BaseSettings):
             raise ValueError("must contain {ip}")
         if unknown := fields - {"ip", "key"}:
             raise ValueError(f"only {{ip}} and {{key}} may be filled in, not {sorted(unknown)}")
+        return value
+
+    @field_validator("website_url")
+    @classmethod
+    def _website_template(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        if set(_PLACEHOLDER.findall(value)) != {"domain"}:
+            raise ValueError("must contain {domain} and no other placeholder")
         return value
 
     @property

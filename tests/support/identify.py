@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import dns.exception
 import dns.name
 import dns.reversename
-from dnslib import PTR, QTYPE, RCODE, RR, DNSRecord
+from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import DNSHandler, DNSLogger, DNSServer
 
 from openfeeder.config import Settings
@@ -52,7 +52,12 @@ class Zone:
     failing: set[str] = field(default_factory=set)  # IPs answered with SERVFAIL
     asked: Counter[str] = field(default_factory=Counter)  # by IP
     by_name: dict[str, str] = field(default_factory=dict)
+    hosts: dict[str, list[str]] = field(default_factory=dict)  # name → A/AAAA addresses
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def host(self, name: str, *addresses: str) -> None:
+        """A and AAAA records of ``name`` (for the website enrichment's own resolution)."""
+        self.hosts[name.lower()] = list(addresses)
 
     def add(self, ip: str, *names: str) -> None:
         self.ptr[ip] = list(names)
@@ -80,6 +85,12 @@ class Zone:
         elif ip in self.ptr and request.q.qtype == QTYPE.PTR:
             for target in self.ptr[ip]:
                 reply.add_answer(RR(qname, QTYPE.PTR, rdata=PTR(target + "."), ttl=3600))
+        elif name in self.hosts:
+            for address in self.hosts[name]:
+                v6 = ":" in address
+                if request.q.qtype == (QTYPE.AAAA if v6 else QTYPE.A):
+                    data = AAAA(address) if v6 else A(address)
+                    reply.add_answer(RR(qname, request.q.qtype, rdata=data, ttl=60))
         else:
             reply.header.rcode = RCODE.NXDOMAIN
         return reply
@@ -157,9 +168,82 @@ def provider_server(provider: Provider) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+@dataclass
+class Page:
+    """One answer of a website: status, headers, body (bytes, or a size of filler to stream),
+    and seconds to wait before answering."""
+
+    body: bytes | int = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/html"})
+    delay: float = 0.0
+
+
+@dataclass
+class Websites:
+    """Company websites on one server, told apart by the Host header: (host, path) → Page.
+    Records every (host, path) asked for."""
+
+    pages: dict[tuple[str, str], Page] = field(default_factory=dict)
+    asked: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, host: str, html: str, path: str = "/") -> None:
+        self.pages[(host, path)] = Page(html.encode())
+
+
+@contextmanager
+def website_server(sites: Websites) -> Iterator[int]:
+    """An HTTP server for ``sites`` on a free port of 127.0.0.1; yields the port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
+            sites.asked.append((host, self.path))
+            page = sites.pages.get((host, self.path), Page(b"not found", 404))
+            if page.delay:
+                time.sleep(page.delay)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.send_response(page.status)
+                for name, value in page.headers.items():
+                    self.send_header(name, value)
+                if isinstance(page.body, int):  # filler, streamed in 64 KiB pieces
+                    self.send_header("Content-Length", str(page.body))
+                    self.end_headers()
+                    chunk = b"<p>" + b"x" * (65536 - 7) + b"</p>"
+                    for _ in range(page.body // len(chunk)):
+                        self.wfile.write(chunk)
+                    self.wfile.write(b" " * (page.body % len(chunk)))
+                else:
+                    self.send_header("Content-Length", str(len(page.body)))
+                    self.end_headers()
+                    self.wfile.write(page.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 def identify_settings(settings: Settings, **changes: Any) -> Settings:
-    """The test settings with every resolver off unless the test turns it on."""
-    base: dict[str, Any] = {"reverse_dns": False, "asn_mmdb": None, "city_mmdb": None}
+    """The test settings with every resolver off unless the test turns it on (company
+    discovery too: these tests measure the chain against the companies they import)."""
+    base: dict[str, Any] = {
+        "reverse_dns": False,
+        "asn_mmdb": None,
+        "city_mmdb": None,
+        "discover_companies": False,
+    }
     return settings.model_copy(update=base | changes)
 
 

@@ -61,7 +61,7 @@ class TableIdentifier:
     slow: bool = False  # nothing here asks over the network, so batches are not pre-warmed
 
     def identify_many(
-        self, conn: sa.Connection, account_id: int, ips: list[str]
+        self, conn: sa.Connection, account_id: int, ips: list[str], *, websites: bool = True
     ) -> dict[str, Answer]:
         self.calls.append((account_id, list(ips)))
         return {ip: self._answer(ip) for ip in ips}

@@ -24,7 +24,7 @@ from openfeeder.identify.outcome import Match
 from openfeeder.identify.ranges import IPAddress
 from openfeeder.store import identify as store
 
-AsnKind = Literal["isp", "mobile", "hosting", "education", "business"]
+AsnKind = Literal["isp", "mobile", "hosting", "education", "business", "government", "unknown"]
 ASN_KINDS: tuple[AsnKind, ...] = get_args(AsnKind)
 # Traffic from these never becomes a lead; the value is the Identification's drop reason.
 NEVER_LEADS: dict[AsnKind, DropReason] = {
@@ -47,6 +47,10 @@ class AsnRecord:
     domain: str | None  # the network owner's domain (IPinfo databases carry it)
     kind: AsnKind
     why: str  # how the kind was decided, for match and drop reasons
+    # True when the kind rests on positive evidence (the bundled AS list, the database's own
+    # type field, imported network-type data, an operator override), not on a keyword or the
+    # default: only then may an organisation's network become a company on its own.
+    evidence: bool = False
 
     @property
     def label(self) -> str:
@@ -85,19 +89,19 @@ class AsnClassifier:
 
     def classify(
         self, number: int | None, organization: str | None, declared: str | None = None
-    ) -> tuple[AsnKind, str]:
-        """The kind and, in words, why."""
+    ) -> tuple[AsnKind, str, bool]:
+        """The kind, in words why, and whether that rests on positive evidence."""
         if number is not None and number in self._by_number:
             kind = self._by_number[number]
-            return kind, f"AS{number} is listed as {kind}"
+            return kind, f"AS{number} is listed as {kind}", True
         if declared in ASN_KINDS:
-            return _kind(declared), f"the ASN database types it {declared}"
+            return _kind(declared), f"the ASN database types it {declared}", True
         if organization:
             for kind in _KEYWORD_ORDER:
                 for pattern in self._keywords[kind]:
                     if found := pattern.search(organization):
-                        return kind, f"its name contains {found.group(0)!r}"
-        return "business", "no ISP, mobile, hosting or education sign"
+                        return kind, f"its name contains {found.group(0)!r}", False
+        return "business", "no ISP, mobile, hosting or education sign", False
 
 
 def _kind(value: str) -> AsnKind:
@@ -214,7 +218,7 @@ class AsnDatabase:
         domain = _first(record, "as_domain", "domain")
         declared = _first(record, "type", "as_type")
         organization = str(organization) if organization is not None else None
-        kind, why = self._classifier.classify(
+        kind, why, evidence = self._classifier.classify(
             number, organization, str(declared).lower() if declared else None
         )
         return AsnRecord(
@@ -223,6 +227,7 @@ class AsnDatabase:
             domain=str(domain).lower() if domain else None,
             kind=kind,
             why=why,
+            evidence=evidence,
         )
 
     def close(self) -> None:

@@ -69,7 +69,7 @@ class EventLoopThread:
         loop.close()
 
 
-async def _lookup_all(
+async def lookup_all(
     resolver: SlowResolver, ips: Collection[str], concurrency: int, timeout: float
 ) -> dict[str, tuple[dict[str, Any], timedelta]]:
     semaphore = asyncio.Semaphore(concurrency)
@@ -108,7 +108,7 @@ def cached_lookups(
     if missing:
         # A little grace over the resolver's own bound, which it enforces more precisely.
         timeout = resolver.timeout + 0.5
-        fresh = loop.run(_lookup_all(resolver, missing, concurrency, timeout))
+        fresh = loop.run(lookup_all(resolver, missing, concurrency, timeout))
         store.cache_put(
             conn, resolver.name, {ip: (answer, at + ttl) for ip, (answer, ttl) in fresh.items()}
         )

@@ -176,7 +176,7 @@ class ImportResult:
 
 
 @dataclass
-class _Errors:
+class ImportErrors:
     source: str
     messages: list[str] = field(default_factory=list)
 
@@ -271,7 +271,7 @@ def read_file(path: Path) -> list[ImportRow]:
         raise BadRequest(f"{path}: not UTF-8 text") from None
     except OSError as error:
         raise BadRequest(f"{path}: cannot read it ({error.strerror})") from None
-    errors = _Errors(path.name)
+    errors = ImportErrors(path.name)
     rows: list[ImportRow] = []
     for line, record in _records(path, text):
         if isinstance(record, _Invalid):
@@ -290,7 +290,7 @@ def read_file(path: Path) -> list[ImportRow]:
     return rows
 
 
-def _check_duplicates(rows: list[ImportRow], errors: _Errors) -> None:
+def _check_duplicates(rows: list[ImportRow], errors: ImportErrors) -> None:
     """Two rows may not claim the same id, domain or AS number."""
     seen: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -307,14 +307,15 @@ def import_companies(db: Database, path: Path) -> ImportResult:
     """Validate the whole file, then write it in one transaction (all rows or none)."""
     rows = read_file(path)
     with db.write() as conn:
-        return _write(conn, rows, _Errors(path.name))
+        return write_rows(conn, rows, ImportErrors(path.name))
 
 
-def _company_ids(conn: sa.Connection, rows: list[ImportRow], errors: _Errors) -> list[str]:
+def _company_ids(conn: sa.Connection, rows: list[ImportRow], errors: ImportErrors) -> list[str]:
     """Each row's company: its id, else the one company holding any of its domains, else new."""
     domains = {d for row in rows if not row.id for d in row.all_domains()}
     keyed = store.company_ids_by_key(conn, domains)
     primary = store.company_ids_by_primary_domain(conn, domains)
+    by_asn = _discovered_by_asn(conn, [row for row in rows if not row.id])
     ids = []
     for row in rows:
         if row.id:
@@ -323,6 +324,8 @@ def _company_ids(conn: sa.Connection, rows: list[ImportRow], errors: _Errors) ->
         found: set[str] = set()
         for domain in row.all_domains():
             found |= {keyed[domain]} if domain in keyed else primary.get(domain, set())
+        if not found:  # a company discovered from its network, met by its AS number
+            found = {by_asn[n] for n in row.asns or () if n in by_asn}
         if len(found) > 1:
             errors.add(
                 row.line, f"its domains belong to different companies: {', '.join(sorted(found))}"
@@ -336,7 +339,21 @@ def _company_ids(conn: sa.Connection, rows: list[ImportRow], errors: _Errors) ->
     return ids
 
 
-def _merged(row: ImportRow, company_id: str, old: Company | None, errors: _Errors) -> Company:
+def _discovered_by_asn(conn: sa.Connection, rows: list[ImportRow]) -> dict[int, str]:
+    """{AS number: company id} of the companies discovered from the rows' networks."""
+    numbers = {n for row in rows for n in row.asns or ()}
+    if not numbers:
+        return {}
+    keyed = store.company_ids_by_key(conn, {f"{store.ASN_PREFIX}{n}" for n in numbers})
+    sourced = store.sourced_companies(conn, set(keyed.values()))
+    return {
+        int(key.removeprefix(store.ASN_PREFIX)): id_
+        for key, id_ in keyed.items()
+        if id_ in sourced and sourced[id_].sources.get("discovered") == "network"
+    }
+
+
+def _merged(row: ImportRow, company_id: str, old: Company | None, errors: ImportErrors) -> Company:
     if old is None and not row.values.get("name"):
         errors.add(row.line, "name: required for a new company")
         return Company(id=company_id, name="")
@@ -348,14 +365,31 @@ def _merged(row: ImportRow, company_id: str, old: Company | None, errors: _Error
     return company
 
 
-def _write(conn: sa.Connection, rows: list[ImportRow], errors: _Errors) -> ImportResult:
+def write_rows(
+    conn: sa.Connection,
+    rows: list[ImportRow],
+    errors: ImportErrors,
+    source: str = "import",
+    protect: frozenset[str] = frozenset(),
+) -> ImportResult:
+    """Write validated rows; ``source`` is recorded as each written field's source, and a
+    field of an existing company whose source is in ``protect`` is left as it is."""
     ids = _company_ids(conn, rows, errors)
     old = store.get_companies(conn, ids)
+    if protect:
+        sources = store.sourced_companies(conn, set(old))
+        for row, id_ in zip(rows, ids, strict=True):
+            kept = sources[id_].sources if id_ in sources else {}
+            row.values = {k: v for k, v in row.values.items() if kept.get(k) not in protect}
     companies = [
         _merged(row, id_, old.get(id_), errors) for row, id_ in zip(rows, ids, strict=True)
     ]
     errors.raise_any()
     upsert_companies(conn, companies)
+    store.merge_field_sources(
+        conn,
+        {c.id: dict.fromkeys(row.values, source) for row, c in zip(rows, companies, strict=True)},
+    )
 
     keys = store.keys_of(conn, ids)
     ranges = store.ranges_of(conn, ids)

@@ -53,7 +53,7 @@ class Identifier(Protocol):
     """The identify package's resolver chain, as the pipeline uses it."""
 
     def identify_many(
-        self, conn: Connection, account_id: int, ips: list[str]
+        self, conn: Connection, account_id: int, ips: list[str], *, websites: bool = True
     ) -> Mapping[str, Identification]: ...
 
     @property

@@ -30,7 +30,8 @@ def enrich_ip(db: Database, identifier: Identifier, text: str | None) -> IpEnric
     ip = str(address)
     # A write transaction: the slow resolvers cache their answers through it.
     with db.write() as conn:
-        found = identifier.identify_many(conn, None, [ip])[ip]
+        # No company website is read while a request waits; the pipeline reads it.
+        found = identifier.identify_many(conn, None, [ip], websites=False)[ip]
         company = store.get_companies(conn, [found.company_id]) if found.company_id else {}
     if found.company_id is None or found.company_id not in company:
         if found.drop_reason is not None:

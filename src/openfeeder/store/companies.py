@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 import sqlalchemy as sa
 
@@ -16,5 +16,5 @@ from openfeeder.store.upsert import insert_or_update
 def upsert_companies(conn: sa.Connection, companies: Sequence[Company]) -> None:
     stamp = now()
     rows = [asdict(c) | {"updated_at": stamp} for c in companies]
-    columns = [c.name for c in t.companies.c if c.name != "id"]
+    columns = [f.name for f in fields(Company) if f.name != "id"] + ["updated_at"]
     insert_or_update(conn, t.companies, rows, ["id"], columns)

@@ -159,9 +159,33 @@ def cache_put(
 
 
 def purge_cache(conn: sa.Connection, at: datetime) -> int:
-    """Delete expired answers; how many."""
+    """Delete expired answers (of the IP resolvers and of the website enrichment); how many."""
     result = conn.execute(sa.delete(t.ip_cache).where(t.ip_cache.c.expires_at <= at))
-    return result.rowcount or 0
+    websites = conn.execute(sa.delete(t.website_cache).where(t.website_cache.c.expires_at <= at))
+    return (result.rowcount or 0) + (websites.rowcount or 0)
+
+
+def website_cache_get(
+    conn: sa.Connection, domains: Collection[str], at: datetime
+) -> dict[str, Any]:
+    """Unexpired website answers by domain."""
+    cache = t.website_cache
+    out: dict[str, Any] = {}
+    for batch in _chunks(sorted(set(domains))):
+        query = sa.select(cache.c.domain, cache.c.answer).where(
+            cache.c.domain.in_(batch), cache.c.expires_at > at
+        )
+        out |= dict(conn.execute(query).all())
+    return out
+
+
+def website_cache_put(conn: sa.Connection, answers: Mapping[str, tuple[Any, datetime]]) -> None:
+    rows = [
+        {"domain": domain, "answer": answer, "expires_at": expires}
+        for domain, (answer, expires) in sorted(answers.items())
+    ]
+    for batch in _chunks(rows):
+        insert_or_update(conn, t.website_cache, batch, ["domain"], ["answer", "expires_at"])
 
 
 # --- writes of the company import and of the enrichment resolver -----------------------------
@@ -244,6 +268,91 @@ def delete_ranges(conn: sa.Connection, company_id: str, networks: Collection[str
     r = t.company_ranges
     for batch in _chunks(sorted(networks)):
         conn.execute(sa.delete(r).where(r.c.company_id == company_id, r.c.network.in_(batch)))
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A company's firmographics with where each field came from, and its website profile."""
+
+    company: Company
+    sources: dict[str, str]
+    profile: dict[str, str]
+
+
+def sourced_companies(conn: sa.Connection, ids: Collection[str]) -> dict[str, Sourced]:
+    plain = get_companies(conn, ids)
+    c = t.companies
+    out: dict[str, Sourced] = {}
+    for batch in _chunks(sorted(plain)):
+        query = sa.select(c.c.id, c.c.field_sources, c.c.profile).where(c.c.id.in_(batch))
+        for id_, sources, profile in conn.execute(query):
+            out[id_] = Sourced(plain[id_], dict(sources or {}), dict(profile or {}))
+    return out
+
+
+def discovered_companies(
+    conn: sa.Connection, ids: Collection[str], marker: str
+) -> dict[str, tuple[str, str | None]]:
+    """{id: (how it was discovered, its domain)} of the companies among ``ids`` whose field
+    sources carry ``marker``: one narrow query, as every batch asks it of its matches."""
+    c = t.companies
+    out: dict[str, tuple[str, str | None]] = {}
+    for batch in _chunks(sorted(set(ids))):
+        query = sa.select(c.c.id, c.c.domain, c.c.field_sources).where(
+            c.c.id.in_(batch), c.c.field_sources.is_not(None)
+        )
+        for id_, domain, sources in conn.execute(query):
+            if sources and sources.get(marker):
+                out[id_] = (str(sources[marker]), domain)
+    return out
+
+
+def update_sourced(conn: sa.Connection, rows: Sequence[Sourced]) -> None:
+    """Write companies with their field sources and profiles (in id order: no deadlock)."""
+    c = t.companies
+    stamp = now()
+    for row in sorted(rows, key=lambda r: r.company.id):
+        values = {f.name: getattr(row.company, f.name) for f in fields(Company) if f.name != "id"}
+        values |= {"field_sources": row.sources, "profile": row.profile or None}
+        conn.execute(
+            sa.update(c).where(c.c.id == row.company.id).values(updated_at=stamp, **values)
+        )
+
+
+def merge_field_sources(conn: sa.Connection, sources: Mapping[str, Mapping[str, str]]) -> None:
+    """Record where fields of companies came from, keeping their other fields' entries."""
+    c = t.companies
+    current = {
+        id_: dict(found or {})
+        for batch in _chunks(sorted(sources))
+        for id_, found in conn.execute(
+            sa.select(c.c.id, c.c.field_sources).where(c.c.id.in_(batch))
+        )
+    }
+    for id_ in sorted(current):
+        merged = current[id_] | dict(sources[id_])
+        conn.execute(sa.update(c).where(c.c.id == id_).values(field_sources=merged))
+
+
+def insert_discovered(
+    conn: sa.Connection, found: Sequence[tuple[Company, Mapping[str, str], Collection[str]]]
+) -> None:
+    """Companies discovered without an import, each with its field sources and the keys a
+    later import meets it by: created once (ids are derived from what they were discovered
+    by), never overwriting a company; a key already another company's is left to it."""
+    stamp = now()
+    rows = [
+        {f.name: getattr(company, f.name) for f in fields(Company)}
+        | {"field_sources": dict(sources), "updated_at": stamp}
+        for company, sources, _keys in sorted(found, key=lambda f: f[0].id)
+    ]
+    for batch in _chunks(rows):
+        insert_ignore(conn, t.companies, batch, ["id"])
+    keys = sorted({(key, company.id) for company, _sources, keys in found for key in keys})
+    for key_batch in _chunks(keys):
+        insert_ignore(
+            conn, t.company_keys, [{"key": k, "company_id": i} for k, i in key_batch], ["key"]
+        )
 
 
 def insert_company_if_missing(conn: sa.Connection, company: Company, domain: str) -> None:

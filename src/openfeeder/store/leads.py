@@ -17,7 +17,7 @@ from openfeeder.domain import quality as q
 from openfeeder.domain.feeds import Criterion, FeedCriterion, employee_range
 from openfeeder.domain.models import Lead, Page
 from openfeeder.store import schema as t
-from openfeeder.store.rows import company_from_row, location_from_row, prefixed
+from openfeeder.store.rows import company_columns, company_from_row, location_from_row, prefixed
 
 LEAD_CAP = 10_000
 
@@ -84,7 +84,7 @@ def interval_query(
             stats.c.bounces,
             stats.c.last_day.label("interval_last_day"),
             quality,
-            *prefixed(t.companies, "co_"),
+            *company_columns("co_"),
             *prefixed(t.locations, "loc_"),
         )
         .join(stats, stats.c.lead_pk == t.leads.c.pk)
@@ -138,7 +138,7 @@ def stream_leads(
 
 def get_lead(conn: sa.Connection, account_id: int, lead_id: str) -> Lead | None:
     query = (
-        sa.select(t.leads, *prefixed(t.companies, "co_"), *prefixed(t.locations, "loc_"))
+        sa.select(t.leads, *company_columns("co_"), *prefixed(t.locations, "loc_"))
         .join(t.companies, t.companies.c.id == t.leads.c.company_id)
         .join(t.locations, t.locations.c.id == t.leads.c.location_id)
         .where(t.leads.c.account_id == account_id, t.leads.c.id == lead_id)

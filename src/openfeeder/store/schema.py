@@ -99,6 +99,12 @@ companies = sa.Table(
     sa.Column("employees_max", sa.Integer),
     sa.Column("revenue", sa.String(64)),
     sa.Column("business_id", sa.String(100)),
+    # Where each firmographic field came from (import, wikidata, website, network,
+    # reverse_dns); a field without an entry was written before sources were recorded.
+    sa.Column("field_sources", sa.JSON),
+    # What the company's website says that the company model has no field for (description,
+    # address, country), each bounded.
+    sa.Column("profile", sa.JSON),
     sa.Column("updated_at", Timestamp(), nullable=False),
 )
 
@@ -318,6 +324,14 @@ traffic_rules = sa.Table(
 )
 
 # Answers of slow resolvers (reverse DNS, enrichment) by IP, with an expiry.
+# The company website enrichment's answers by domain (identify/website.py), like ip_cache.
+website_cache = sa.Table(
+    "website_cache",
+    metadata,
+    sa.Column("domain", sa.String(253), primary_key=True),
+    sa.Column("answer", sa.JSON, nullable=False),
+    sa.Column("expires_at", Timestamp(), nullable=False),
+)
 ip_cache = sa.Table(
     "ip_cache",
     metadata,

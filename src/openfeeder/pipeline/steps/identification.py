@@ -36,7 +36,11 @@ class IdentificationStep(Step):
                 wanted.setdefault(event.hit.account_id, set()).add(event.hit.ip)
         for account_id, ips in sorted(wanted.items()):
             try:
-                answers = batch.tools.identifier.identify_many(batch.conn, account_id, sorted(ips))
+                # Company websites are read by the warm-up before the batch, never inside
+                # its write transaction.
+                answers = batch.tools.identifier.identify_many(
+                    batch.conn, account_id, sorted(ips), websites=False
+                )
             except sa.exc.DBAPIError:
                 raise
             except OSError as error:  # a resolver's network is down: retry the batch later

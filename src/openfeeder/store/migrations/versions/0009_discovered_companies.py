@@ -1,0 +1,37 @@
+"""companies.field_sources and companies.profile; website_cache: companies discovered
+without an import, enriched from their own websites
+
+Revision ID: 0009
+Revises: 0006
+Create Date: 2026-12-02 16:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("companies") as batch_op:
+        batch_op.add_column(sa.Column("field_sources", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("profile", sa.JSON(), nullable=True))
+    op.create_table(
+        "website_cache",
+        sa.Column("domain", sa.String(length=253), nullable=False),
+        sa.Column("answer", sa.JSON(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("domain", name=op.f("pk_website_cache")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("website_cache")
+    with op.batch_alter_table("companies") as batch_op:
+        batch_op.drop_column("profile")
+        batch_op.drop_column("field_sources")
