@@ -1,0 +1,241 @@
+"""The dashboard's pages: sign-in, the feed view (a feed's leads for a period) and the lead
+page (who the company is, why we think so, and what they did)."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from datetime import date
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from starlette.responses import RedirectResponse, Response
+
+from openfeeder.dashboard import web
+from openfeeder.dashboard.render import STATIC_TYPES, static_files, static_url
+from openfeeder.dashboard.web import WebContext
+from openfeeder.domain import periods
+from openfeeder.domain.errors import BadRequest, NotFound, RateLimited, Unauthorized
+from openfeeder.domain.feeds import Criterion, Feed, FeedCriterion
+from openfeeder.domain.ids import whole_number
+from openfeeder.domain.models import Account
+from openfeeder.services import feeds, leads, signin, visits
+
+PAGE_SIZE = 50
+VISITS_PAGE_SIZE = 25
+MAX_SEARCH = 200
+LOGIN_CSRF_AGE = 3600
+
+
+# ── signing in and out ──
+
+
+def _login_form(ctx: WebContext, status: int = 200, error: str | None = None) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = ctx.render(
+        "login.html",
+        status,
+        login_csrf=token,
+        next=web.safe_next(ctx.form.get("next") or ctx.query.get("next")),
+        email=ctx.form.get("email", "")[:320],
+        error=error,
+    )
+    web.set_cookie(response, ctx, web.LOGIN_CSRF_COOKIE, token, LOGIN_CSRF_AGE)
+    return response
+
+
+def login_page(ctx: WebContext) -> Response:
+    if _signed_in(ctx):
+        return RedirectResponse(web.safe_next(ctx.query.get("next")), status_code=303)
+    return _login_form(ctx)
+
+
+def _signed_in(ctx: WebContext) -> bool:
+    services = ctx.services
+    cookie = ctx.request.cookies.get(web.SESSION_COOKIE)
+    return signin.session_for(services.db, services.clock, cookie) is not None
+
+
+def login(ctx: WebContext) -> Response:
+    services = ctx.services
+    try:
+        signed = signin.sign_in(
+            services.db,
+            services.limiter,
+            services.clock,
+            ctx.form.get("email", ""),
+            ctx.form.get("password", ""),
+            ip=ctx.request.client.host if ctx.request.client else None,
+            user_agent=ctx.request.headers.get("user-agent"),
+        )
+    except Unauthorized as error:
+        return _login_form(ctx, 401, error.detail)
+    except RateLimited as error:
+        response = _login_form(ctx, 429, error.detail)
+        response.headers["Retry-After"] = error.headers.get("Retry-After", "60")
+        return response
+    response = RedirectResponse(web.safe_next(ctx.form.get("next")), status_code=303)
+    web.set_cookie(response, ctx, web.SESSION_COOKIE, signed.token, signin.SESSION_DAYS * 24 * 3600)
+    response.delete_cookie(web.LOGIN_CSRF_COOKIE, path=web.COOKIE_PATH)
+    return response
+
+
+def logout(ctx: WebContext) -> Response:
+    signin.sign_out(ctx.services.db, ctx.request.cookies.get(web.SESSION_COOKIE))
+    response = RedirectResponse("/app/login", status_code=303)
+    response.delete_cookie(web.SESSION_COOKIE, path=web.COOKIE_PATH)
+    return response
+
+
+def home(ctx: WebContext) -> Response:
+    views = web.accounts_of(ctx)
+    if not views:
+        return ctx.render("no_accounts.html")
+    return RedirectResponse(f"/app/{views[0].account.id}/leads", status_code=303)
+
+
+# ── the feed view ──
+
+
+def _today(account: Account, ctx: WebContext) -> date:
+    return ctx.services.clock.now().astimezone(ZoneInfo(account.timezone)).date()
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name} is not a date (yyyy-mm-dd): {value[:40]!r}.") from None
+
+
+def period_of(ctx: WebContext, account: Account) -> periods.Period:
+    """The period the query asks for: a preset (``range=30d``) or ``start``/``end``."""
+    key = ctx.query.get("range", "")
+    start, end = _day(ctx.query.get("start"), "start"), _day(ctx.query.get("end"), "end")
+    if key in ("", "custom") and start and end:
+        chosen = periods.custom(start, end)
+        if chosen is None:
+            raise BadRequest(
+                f"The start date must not be after the end date, and the range must be "
+                f"shorter than {periods.MAX_DAYS} days."
+            )
+        return chosen
+    found = periods.preset(key or periods.DEFAULT, _today(account, ctx))
+    if found is None:
+        raise BadRequest(f"Unknown date range {key[:40]!r}.")
+    return found
+
+
+def _page_number(ctx: WebContext) -> int:
+    raw = ctx.query.get("page", "1")
+    number = whole_number(raw, 9)
+    if number is None or number < 1:
+        raise BadRequest(f"page must be a whole number from 1, got {raw[:20]!r}.")
+    return number
+
+
+def _search(ctx: WebContext) -> str:
+    return " ".join(ctx.query.get("q", "").split())[:MAX_SEARCH]
+
+
+def _with_search(feed: Feed, text: str) -> list[FeedCriterion]:
+    if not text:
+        return feed.criteria
+    return [*feed.criteria, FeedCriterion(Criterion.COMPANY_NAME, text, False, text)]
+
+
+def feed_view(ctx: WebContext, account_id: str) -> Response:
+    account = ctx.account(account_id)
+    period = period_of(ctx, account)
+    all_feeds = feeds.list_feeds(ctx.services.db, account, ctx.user)
+    feed_id = ctx.query.get("feed", "all_leads")
+    feed = next((f for f in all_feeds if f.id == feed_id), None)
+    if feed is None:
+        raise NotFound("There is no such feed in this account.")
+    search = _search(ctx)
+    number = _page_number(ctx)
+    searched = Feed(feed.id, feed.name, _with_search(feed, search))
+    found = leads.list_leads(
+        ctx.services.db, account, searched, period.first, period.last, number, PAGE_SIZE
+    )
+    pages = max(1, math.ceil(found.total / PAGE_SIZE))
+    current = {
+        "feed": feed.id,
+        "range": period.key,
+        "start": period.first.isoformat() if period.key == "custom" else None,
+        "end": period.last.isoformat() if period.key == "custom" else None,
+        "q": search or None,
+        "page": str(number) if number > 1 else None,
+    }
+
+    def link(**changes: object) -> str:
+        merged = current | {k: None if v is None else str(v) for k, v in changes.items()}
+        if merged.get("page") == "1":
+            merged["page"] = None
+        query = urlencode({k: v for k, v in merged.items() if v is not None})
+        return f"/app/{account.id}/leads?{query}"
+
+    return ctx.render(
+        "leads.html",
+        account=account,
+        feeds=all_feeds,
+        feed=feed,
+        period=period,
+        presets=periods.PRESETS,
+        search=search,
+        leads=found.items,
+        total=found.total,
+        page=number,
+        pages=pages,
+        cap=leads.LEAD_CAP,
+        link=link,
+    )
+
+
+# ── the lead page ──
+
+
+def lead_page(ctx: WebContext, account_id: str, lead_id: str) -> Response:
+    account = ctx.account(account_id)
+    if len(lead_id) > 64:
+        raise NotFound("There is no such lead in this account.")
+    lead = leads.get_lead(ctx.services.db, account, lead_id)
+    number = _page_number(ctx)
+    first = lead.first_visit_date or _today(account, ctx)
+    last = lead.last_visit_date or first
+    found = visits.list_visits(
+        ctx.services.db, account, first, last, number, VISITS_PAGE_SIZE, lead_pk=lead.pk
+    )
+    reasons: dict[tuple[str | None, str | None], int] = {}
+    for visit in found.items:
+        key = (visit.match_source, visit.match_reason)
+        reasons[key] = reasons.get(key, 0) + 1
+    return ctx.render(
+        "lead.html",
+        account=account,
+        lead=lead,
+        visits=found.items,
+        reasons=reasons,
+        page=number,
+        pages=max(1, math.ceil(found.total / VISITS_PAGE_SIZE)),
+        total=found.total,
+    )
+
+
+# ── static files ──
+
+
+def static(ctx: WebContext, name: str) -> Response:
+    found = static_files().get(name)
+    if found is None:
+        raise NotFound("There is no such file.")
+    content, digest = found
+    media = STATIC_TYPES["." + name.rpartition(".")[2]]
+    versioned = ctx.query.get("v") == digest
+    cache = "public, max-age=31536000, immutable" if versioned else "public, max-age=300"
+    headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff", "ETag": digest}
+    if not versioned and ctx.query.get("v"):
+        return RedirectResponse(static_url(name), status_code=307)
+    return Response(content, media_type=media, headers=headers)
