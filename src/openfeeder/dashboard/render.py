@@ -55,9 +55,10 @@ def http_url(value: object) -> str | None:
     return value.strip() if scheme in ("http", "https") else None
 
 
-def place(location: Location) -> str:
-    """``Helsinki, Uusimaa, Finland``: the parts of a location that are known."""
-    parts = [location.city, location.region, location.country]
+def place(location: Location, *, short: bool = False) -> str:
+    """``Helsinki, Uusimaa, Finland`` (``short``: ``Helsinki, Finland``): the parts of a
+    location that are known."""
+    parts = [location.city, None if short else location.region, location.country]
     return ", ".join(part for part in parts if part)
 
 
