@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from starlette.testclient import TestClient
 
 from openfeeder.services import signin
 from openfeeder.store.db import Database
+from tests.support.clients import MakeClient
 from tests.support.factories import Member
 
 PASSWORD = "a long test password"
@@ -48,3 +50,12 @@ def set_cookie(answer: httpx.Response, name: str) -> str | None:
         if header == "set-cookie" and value.startswith(f"{name}="):
             return value
     return None
+
+
+@pytest.fixture
+def signed_in(make_client: MakeClient, db: Database, member: Member) -> TestClient:
+    """A client signed in as ``member`` (who gets a password for it)."""
+    give_password(db, member)
+    client = make_client()
+    assert sign_in(client, member.user.email).status_code == 303
+    return client

@@ -11,21 +11,11 @@ from starlette.testclient import TestClient
 
 from openfeeder.dashboard.render import CONTENT_SECURITY_POLICY, static_files, static_url
 from openfeeder.domain.models import Account
-from openfeeder.store.db import Database
-from tests.dashboard.conftest import give_password, sign_in
-from tests.support.clients import MakeClient, auth
+from tests.support.clients import auth
 from tests.support.factories import Builder, Member
 
 JANUARY = {"range": "custom", "start": "2026-01-01", "end": "2026-01-31"}
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-@pytest.fixture
-def signed_in(make_client: MakeClient, db: Database, member: Member) -> TestClient:
-    give_password(db, member)
-    client = make_client()
-    assert sign_in(client, member.user.email).status_code == 303
-    return client
 
 
 def _company_names(html: str) -> list[str]:

@@ -317,6 +317,13 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/app", pages.home, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads/{lead_id}", pages.lead_page, DASHBOARD, SESSION),
+    Endpoint(
+        "/app/{account_id}/leads/{lead_id}/{action}",
+        pages.lead_action,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
 )
 
 

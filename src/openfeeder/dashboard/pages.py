@@ -18,8 +18,8 @@ from openfeeder.domain import periods
 from openfeeder.domain.errors import BadRequest, NotFound, RateLimited, Unauthorized
 from openfeeder.domain.feeds import Criterion, Feed, FeedCriterion
 from openfeeder.domain.ids import whole_number
-from openfeeder.domain.models import Account
-from openfeeder.services import feeds, leads, signin, visits
+from openfeeder.domain.models import Account, Lead
+from openfeeder.services import feeds, lead_actions, leads, signin, visits
 
 PAGE_SIZE = 50
 VISITS_PAGE_SIZE = 25
@@ -197,11 +197,15 @@ def feed_view(ctx: WebContext, account_id: str) -> Response:
 # ── the lead page ──
 
 
-def lead_page(ctx: WebContext, account_id: str, lead_id: str) -> Response:
+def _lead(ctx: WebContext, account_id: str, lead_id: str) -> tuple[Account, Lead]:
     account = ctx.account(account_id)
     if len(lead_id) > 64:
         raise NotFound("There is no such lead in this account.")
-    lead = leads.get_lead(ctx.services.db, account, lead_id)
+    return account, leads.get_lead(ctx.services.db, account, lead_id)
+
+
+def lead_page(ctx: WebContext, account_id: str, lead_id: str) -> Response:
+    account, lead = _lead(ctx, account_id, lead_id)
     number = _page_number(ctx)
     first = lead.first_visit_date or _today(account, ctx)
     last = lead.last_visit_date or first
@@ -216,12 +220,33 @@ def lead_page(ctx: WebContext, account_id: str, lead_id: str) -> Response:
         "lead.html",
         account=account,
         lead=lead,
+        work=lead_actions.work_on(ctx.services.db, account, ctx.user, lead),
         visits=found.items,
         reasons=reasons,
         page=number,
         pages=max(1, math.ceil(found.total / VISITS_PAGE_SIZE)),
         total=found.total,
     )
+
+
+def lead_action(ctx: WebContext, account_id: str, lead_id: str, action: str) -> Response:
+    """One of the lead page's forms; then back to the lead page (no script needed)."""
+    account, lead = _lead(ctx, account_id, lead_id)
+    db, form = ctx.services.db, ctx.form
+    match action:
+        case "follow" | "unfollow":
+            lead_actions.follow(db, ctx.user, lead, action == "follow")
+        case "assign":
+            lead_actions.assign(db, account, lead, form.get("assignee", ""))
+        case "handled":
+            lead_actions.mark_handled(db, ctx.user, lead)
+        case "tags":
+            lead_actions.set_tags(db, lead, form.get("tags", ""))
+        case "notes":
+            lead_actions.add_note(db, ctx.services.clock, ctx.user, lead, form.get("body", ""))
+        case _:
+            raise NotFound("There is no such action.")
+    return RedirectResponse(f"/app/{account.id}/leads/{lead.id}", status_code=303)
 
 
 # ── static files ──

@@ -161,6 +161,17 @@ lead_followers = sa.Table(
     sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# What people write about a lead in the dashboard, newest last.
+lead_notes = sa.Table(
+    "lead_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("lead_pk", sa.ForeignKey("leads.pk", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+)
+
 visits = sa.Table(
     "visits",
     metadata,

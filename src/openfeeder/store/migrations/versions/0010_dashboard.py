@@ -1,4 +1,4 @@
-"""Dashboard sign-in: users.password_hash, memberships.role, web_sessions
+"""Dashboard: users.password_hash, memberships.role, web_sessions, lead_notes
 
 Revision ID: 0010
 Revises: 0006
@@ -45,9 +45,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("web_sessions") as batch_op:
         batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "lead_notes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lead_pk", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["lead_pk"], ["leads.pk"], name=op.f("fk_lead_notes_lead_pk_leads"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_lead_notes_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_notes")),
+    )
+    with op.batch_alter_table("lead_notes") as batch_op:
+        batch_op.create_index(batch_op.f("ix_lead_notes_lead_pk"), ["lead_pk"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("lead_notes") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lead_notes_lead_pk"))
+    op.drop_table("lead_notes")
     with op.batch_alter_table("web_sessions") as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
     op.drop_table("web_sessions")
