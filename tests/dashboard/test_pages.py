@@ -197,3 +197,52 @@ def test_pages_stay_small(signed_in: TestClient, builder: Builder, account: Acco
     builder.visits(account, builder.companies(60), per_company=2)
     page = signed_in.get(f"/app/{account.id}/leads", params=JANUARY)
     assert len(page.content) < 200_000
+
+
+def test_the_csv_download_has_exactly_the_listed_leads_of_every_page(
+    signed_in: TestClient, builder: Builder, member: Member, account: Account
+) -> None:
+    import csv
+    import io
+
+    companies = builder.companies(130)
+    builder.visits(account, companies, per_company=2, seed=9)
+    shown: list[str] = []
+    for number in (1, 2, 3):
+        page = signed_in.get(f"/app/{account.id}/leads", params=JANUARY | {"page": str(number)})
+        shown += _company_names(page.text)
+    link = re.search(r'href="(/app/\d+/leads\.csv\?[^"]+)"', page.text)
+    assert link is not None
+    answer = signed_in.get(unescape(link.group(1)))
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert answer.headers["content-disposition"].startswith('attachment; filename="leads-')
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [row["company"] for row in rows] == shown
+    assert len(rows) == 130
+    api_ids: list[str] = []
+    for number in (1, 2):
+        api_ids += [
+            lead["id"]
+            for lead in signed_in.get(
+                f"/accounts/{account.id}/leads",
+                params={
+                    "start_date": "2026-01-01",
+                    "end_date": "2026-01-31",
+                    "page[number]": str(number),
+                    "page[size]": "100",
+                },
+                headers=auth(member.token),
+            ).json()["data"]
+        ]
+    assert [row["lead_id"] for row in rows] == api_ids
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(
+    signed_in: TestClient, builder: Builder, account: Account
+) -> None:
+    [company] = builder.companies(1, industry='=HYPERLINK("http://evil")')
+    builder.visits(account, [company])
+    answer = signed_in.get(f"/app/{account.id}/leads.csv", params=JANUARY)
+    assert "'=HYPERLINK" in answer.text
+    assert ",=HYPERLINK" not in answer.text

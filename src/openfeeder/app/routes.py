@@ -316,6 +316,7 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/app/logout", pages.logout, DASHBOARD, SESSION, ("POST",)),
     Endpoint("/app", pages.home, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/leads.csv", pages.feed_csv, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads/{lead_id}", pages.lead_page, DASHBOARD, SESSION),
     Endpoint(
         "/app/{account_id}/leads/{lead_id}/{action}",

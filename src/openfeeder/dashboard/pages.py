@@ -3,13 +3,16 @@ page (who the company is, why we think so, and what they did)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import secrets
+from collections.abc import Iterator
 from datetime import date
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from openfeeder.dashboard import web
 from openfeeder.dashboard.render import STATIC_TYPES, static_files, static_url
@@ -146,15 +149,20 @@ def _with_search(feed: Feed, text: str) -> list[FeedCriterion]:
     return [*feed.criteria, FeedCriterion(Criterion.COMPANY_NAME, text, False, text)]
 
 
-def feed_view(ctx: WebContext, account_id: str) -> Response:
-    account = ctx.account(account_id)
-    period = period_of(ctx, account)
+def _chosen_feed(ctx: WebContext, account: Account) -> tuple[list[Feed], Feed, str]:
+    """Every feed of the account, the one the query names, and the search text."""
     all_feeds = feeds.list_feeds(ctx.services.db, account, ctx.user)
     feed_id = ctx.query.get("feed", "all_leads")
     feed = next((f for f in all_feeds if f.id == feed_id), None)
     if feed is None:
         raise NotFound("There is no such feed in this account.")
-    search = _search(ctx)
+    return all_feeds, feed, _search(ctx)
+
+
+def feed_view(ctx: WebContext, account_id: str) -> Response:
+    account = ctx.account(account_id)
+    period = period_of(ctx, account)
+    all_feeds, feed, search = _chosen_feed(ctx, account)
     number = _page_number(ctx)
     searched = Feed(feed.id, feed.name, _with_search(feed, search))
     found = leads.list_leads(
@@ -177,6 +185,10 @@ def feed_view(ctx: WebContext, account_id: str) -> Response:
         query = urlencode({k: v for k, v in merged.items() if v is not None})
         return f"/app/{account.id}/leads?{query}"
 
+    def csv_link() -> str:
+        query = urlencode({k: v for k, v in current.items() if v is not None and k != "page"})
+        return f"/app/{account.id}/leads.csv?{query}"
+
     return ctx.render(
         "leads.html",
         account=account,
@@ -191,7 +203,69 @@ def feed_view(ctx: WebContext, account_id: str) -> Response:
         pages=pages,
         cap=leads.LEAD_CAP,
         link=link,
+        csv_link=csv_link(),
     )
+
+
+CSV_COLUMNS = (
+    "company", "domain", "quality", "visits", "last_visit_date", "city", "country",
+    "industry", "employees", "status", "tags", "assignee", "lead_id",
+)  # fmt: skip
+CSV_PAGE = 100
+
+
+def _csv_cell(value: object) -> str:
+    """A cell as text; one that a spreadsheet would run as a formula is quoted with ``'``."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_row(lead: Lead) -> list[str]:
+    company, location = lead.company, lead.location
+    values = (
+        company.name, company.domain, lead.quality, lead.visits,
+        lead.last_visit_date.isoformat() if lead.last_visit_date else None,
+        location.city, location.country, company.industry, company.employee_count,
+        lead.status, ", ".join(lead.tags), lead.assignee, lead.id,
+    )  # fmt: skip
+    return [_csv_cell(value) for value in values]
+
+
+def feed_csv(ctx: WebContext, account_id: str) -> Response:
+    """Every lead the feed view lists for the same feed, period and search (all its pages,
+    up to the list's 10 000 cap), streamed page by page as CSV."""
+    account = ctx.account(account_id)
+    period = period_of(ctx, account)
+    _, feed, search = _chosen_feed(ctx, account)
+    searched = Feed(feed.id, feed.name, _with_search(feed, search))
+    db = ctx.services.db
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for number in range(1, leads.LEAD_CAP // CSV_PAGE + 1):
+            found = leads.list_leads(
+                db, account, searched, period.first, period.last, number, CSV_PAGE
+            )
+            writer.writerows(_csv_row(lead) for lead in found.items)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            if number * CSV_PAGE >= found.total:
+                return
+
+    name = f"leads-{account.id}-{feed.id}-{period.first.isoformat()}-{period.last.isoformat()}"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{_file_name(name)}.csv"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _file_name(text: str) -> str:
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in text)
 
 
 # ── the lead page ──
