@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from openfeeder.app.routes import on
 from openfeeder.routing import Auth, Surface
+from openfeeder.services import feeds
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
 from tests.dashboard.conftest import csrf_of, give_password, sign_in
@@ -27,7 +28,7 @@ def _state(db: Database) -> tuple[object, ...]:
     with db.read() as conn:
         return tuple(
             tuple(conn.execute(sa_select(table)).all())
-            for table in (t.leads, t.lead_followers, t.lead_notes, t.web_sessions)
+            for table in (t.leads, t.lead_followers, t.lead_notes, t.web_sessions, t.custom_feeds)
         )
 
 
@@ -37,8 +38,19 @@ def sa_select(table: object) -> object:
     return sa.select(table).order_by(*table.primary_key.columns)  # type: ignore[attr-defined]
 
 
-def _fill(path: str, account_id: int, lead_id: str) -> str:
-    values = {"account_id": str(account_id), "lead_id": lead_id, "action": "follow"}
+# What a member's valid unsafe request carries besides its CSRF token.
+VALID_FORM = {"name": "Renamed", "type_0": "city", "value_0": "Oulu"}
+
+
+def _fill(path: str, account_id: int, owned: tuple[str, str]) -> str:
+    """The path with the account and one lead and one feed (``owned``: ids of some account)."""
+    lead_id, feed_id = owned
+    values = {
+        "account_id": str(account_id),
+        "lead_id": lead_id,
+        "feed_id": feed_id,
+        "action": "follow",
+    }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
 
@@ -56,12 +68,21 @@ def world(make_client: MakeClient, db: Database, builder: Builder) -> dict[str, 
     builder.visits(theirs, [secret])
     with db.read() as conn:
         lead_ids = dict(conn.execute(sa_select_leads()).all())
+    owned = {
+        a.id: (
+            lead_ids[a.id],
+            feeds.create_feed(
+                db, a, "Existing", [{"criterion_type": "tag", "search_value": "x"}]
+            ).id,
+        )
+        for a in (mine, theirs)
+    }
     for person in (owner, outsider):
         give_password(db, person)
     clients = {"signed out": make_client(), "outsider": make_client(), "owner": make_client()}
     sign_in(clients["outsider"], outsider.user.email)
     sign_in(clients["owner"], owner.user.email)
-    return {"mine": mine, "theirs": theirs, "leads": lead_ids, "clients": clients}
+    return {"mine": mine, "theirs": theirs, "owned": owned, "clients": clients}
 
 
 def sa_select_leads() -> object:
@@ -82,13 +103,15 @@ def test_nobody_reaches_what_is_not_theirs(
     world: dict[str, object], db: Database, endpoint: object
 ) -> None:
     mine, theirs = world["mine"], world["theirs"]
-    leads: dict[int, str] = world["leads"]  # type: ignore[assignment]
+    owned: dict[int, tuple[str, str]] = world["owned"]  # type: ignore[assignment]
     clients: dict[str, TestClient] = world["clients"]  # type: ignore[assignment]
     method = endpoint.methods[0]  # type: ignore[attr-defined]
     path: str = endpoint.path  # type: ignore[attr-defined]
-    their_path = _fill(path, theirs.id, leads[theirs.id])  # type: ignore[attr-defined]
-    cross_path = _fill(path, mine.id, leads[theirs.id])  # type: ignore[attr-defined]
-    my_path = _fill(path, mine.id, leads[mine.id])  # type: ignore[attr-defined]
+    their_path = _fill(path, theirs.id, owned[theirs.id])  # type: ignore[attr-defined]
+    cross_path = _fill(path, mine.id, owned[theirs.id])  # type: ignore[attr-defined]
+    my_path = _fill(path, mine.id, owned[mine.id])  # type: ignore[attr-defined]
+    # A path naming a lead or feed: that of another account, through my own account.
+    crosses = "{lead_id}" in path or "{feed_id}" in path
     owner_csrf = csrf_of(clients["owner"], f"/app/{mine.id}/leads")  # type: ignore[attr-defined]
     outsider_csrf = csrf_of(clients["outsider"], f"/app/{theirs.id}/leads")  # type: ignore[attr-defined]
 
@@ -97,7 +120,7 @@ def test_nobody_reaches_what_is_not_theirs(
         assert signed_out.status_code == 303
         assert signed_out.headers["location"].startswith("/app/login?next=")
         if "{account_id}" in path:
-            targets = [their_path] + ([cross_path] if "{lead_id}" in path else [])
+            targets = [their_path] + ([cross_path] if crosses else [])
             for target in targets:
                 answer = clients["owner"].get(target, follow_redirects=False)
                 assert answer.status_code == 404, target
@@ -115,12 +138,14 @@ def test_nobody_reaches_what_is_not_theirs(
     ]
     if "{account_id}" in path:
         attempts.append((clients["owner"], their_path, {"csrf": owner_csrf}))
-    if "{lead_id}" in path:
+    if crosses:
         attempts.append((clients["owner"], cross_path, {"csrf": owner_csrf}))
     for client, target, form in attempts:
-        answer = client.post(target, data=form, follow_redirects=False)
+        answer = client.post(target, data=form | VALID_FORM, follow_redirects=False)
         assert answer.status_code in (403, 404), (target, form, answer.status_code)
         assert SECRET not in answer.text
     assert _state(db) == before
-    allowed = clients["owner"].post(my_path, data={"csrf": owner_csrf}, follow_redirects=False)
+    allowed = clients["owner"].post(
+        my_path, data={"csrf": owner_csrf} | VALID_FORM, follow_redirects=False
+    )
     assert allowed.status_code == 303

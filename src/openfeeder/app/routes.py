@@ -317,6 +317,18 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/app", pages.home, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads.csv", pages.feed_csv, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/feeds/new", pages.new_feed, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/feeds/count", pages.feed_count, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/feeds", pages.save_feed, DASHBOARD, SESSION, ("POST",)),
+    Endpoint("/app/{account_id}/feeds/{feed_id}/edit", pages.edit_feed, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/feeds/{feed_id}", pages.update_feed, DASHBOARD, SESSION, ("POST",)),
+    Endpoint(
+        "/app/{account_id}/feeds/{feed_id}/delete",
+        pages.delete_feed,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
     Endpoint("/app/{account_id}/leads/{lead_id}", pages.lead_page, DASHBOARD, SESSION),
     Endpoint(
         "/app/{account_id}/leads/{lead_id}/{action}",

@@ -19,7 +19,7 @@ from openfeeder.dashboard.render import STATIC_TYPES, static_files, static_url
 from openfeeder.dashboard.web import WebContext
 from openfeeder.domain import periods
 from openfeeder.domain.errors import BadRequest, NotFound, RateLimited, Unauthorized
-from openfeeder.domain.feeds import Criterion, Feed, FeedCriterion
+from openfeeder.domain.feeds import NUMERIC, Criterion, Feed, FeedCriterion, parse_criteria
 from openfeeder.domain.ids import whole_number
 from openfeeder.domain.models import Account, Lead
 from openfeeder.services import feeds, lead_actions, leads, signin, visits
@@ -266,6 +266,127 @@ def feed_csv(ctx: WebContext, account_id: str) -> Response:
 
 def _file_name(text: str) -> str:
     return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in text)
+
+
+# ── the custom feed editor ──
+
+MAX_CRITERIA = 12
+CRITERION_LABELS: dict[str, str] = {
+    "country_code": "Country code (e.g. FI)",
+    "region": "Region",
+    "city": "City",
+    "industry_code": "Industry (0 = any known)",
+    "employee_count": "Employees (50-200, 50- or -200)",
+    "company_name": "Company name contains",
+    "tag": "Tag",
+    "assignee": "Assignee email (0 = anyone)",
+    "followed": "Followed by user id",
+    "visits": "At least N visits",
+    "pageviews": "At least N pageviews",
+    "page_url": "Visited a page URL containing",
+    "source": "Source",
+    "medium": "Medium",
+    "campaign": "Campaign",
+    "device_type": "Device type",
+}
+
+
+def _criteria_from_form(form: dict[str, str]) -> list[dict[str, object]]:
+    """The editor's rows (``type_N``, ``value_N``, ``excluded_N``) as API criteria; rows
+    without a value are left out."""
+    out: list[dict[str, object]] = []
+    for index in range(MAX_CRITERIA):
+        value = form.get(f"value_{index}", "").strip()
+        if not value:
+            continue
+        kind = form.get(f"type_{index}", "")
+        search: object = value
+        if kind in {c.value for c in NUMERIC} and whole_number(value, 9) is not None:
+            search = int(value)
+        out.append(
+            {
+                "criterion_type": kind,
+                "search_value": search,
+                "excluded": form.get(f"excluded_{index}") == "on",
+                "display_value": value,
+            }
+        )
+    return out
+
+
+def _editor(
+    ctx: WebContext,
+    account: Account,
+    feed_id: str | None,
+    name: str,
+    criteria: list[dict[str, object]],
+    status: int = 200,
+    error: str | None = None,
+) -> Response:
+    rows = [*criteria, *({} for _ in range(3))][: max(MAX_CRITERIA, len(criteria))]
+    return ctx.render(
+        "feed_edit.html",
+        status,
+        account=account,
+        feed_id=feed_id,
+        name=name,
+        rows=rows[:MAX_CRITERIA],
+        labels=CRITERION_LABELS,
+        error=error,
+    )
+
+
+def new_feed(ctx: WebContext, account_id: str) -> Response:
+    return _editor(ctx, ctx.account(account_id), None, "", [])
+
+
+def edit_feed(ctx: WebContext, account_id: str, feed_id: str) -> Response:
+    account = ctx.account(account_id)
+    feed = feeds.get_feed(ctx.services.db, account, ctx.user, feed_id)
+    if whole_number(feed.id, 9) is None:
+        raise NotFound("Built-in feeds cannot be edited.")
+    return _editor(ctx, account, feed.id, feed.name, [c.as_json() for c in feed.criteria])
+
+
+def save_feed(ctx: WebContext, account_id: str, feed_id: str | None = None) -> Response:
+    account = ctx.account(account_id)
+    name, criteria = ctx.form.get("name", ""), _criteria_from_form(ctx.form)
+    try:
+        if feed_id is None:
+            feed = feeds.create_feed(ctx.services.db, account, name, criteria)
+        else:
+            feed = feeds.update_feed(ctx.services.db, account, feed_id, name, criteria)
+    except BadRequest as error:
+        return _editor(ctx, account, feed_id, name[:300], criteria, 400, error.detail)
+    return RedirectResponse(f"/app/{account.id}/leads?feed={feed.id}", status_code=303)
+
+
+def update_feed(ctx: WebContext, account_id: str, feed_id: str) -> Response:
+    return save_feed(ctx, account_id, feed_id)
+
+
+def delete_feed(ctx: WebContext, account_id: str, feed_id: str) -> Response:
+    account = ctx.account(account_id)
+    feeds.delete_feed(ctx.services.db, account, feed_id)
+    return RedirectResponse(f"/app/{account.id}/leads", status_code=303)
+
+
+def feed_count(ctx: WebContext, account_id: str) -> Response:
+    """The editor's live count: how many leads the criteria being edited match in the last
+    30 days (an htmx fragment; the form's own fields are the query)."""
+    account = ctx.account(account_id)
+    period = periods.preset(periods.DEFAULT, _today(account, ctx))
+    assert period is not None
+    try:
+        criteria = parse_criteria(_criteria_from_form(ctx.query))
+    except BadRequest as error:
+        return ctx.render("feed_count.html", count=None, error=error.detail, period=period)
+    found = leads.list_leads(
+        ctx.services.db, account, Feed("draft", "", criteria), period.first, period.last, 1, 1
+    )
+    return ctx.render(
+        "feed_count.html", count=found.total, error=None, period=period, cap=leads.LEAD_CAP
+    )
 
 
 # ── the lead page ──

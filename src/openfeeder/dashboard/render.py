@@ -68,6 +68,10 @@ def duration(seconds: object) -> str:
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
+def _number_like(value: object) -> bool:
+    return isinstance(value, str) and value.isascii() and value.isdigit()
+
+
 def static_url(name: str) -> str:
     return f"/app/static/{name}?v={static_files()[name][1]}"
 
@@ -83,6 +87,9 @@ def environment() -> jinja2.Environment:
     )
     env.globals.update(static_url=static_url, place=place, duration=duration)
     env.filters["http_url"] = http_url
+    env.tests["number_like"] = lambda value: (
+        isinstance(value, str) and value.isascii() and value.isdigit()
+    )
     return env
 
 
