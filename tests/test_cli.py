@@ -21,7 +21,10 @@ from click.testing import CliRunner, Result
 
 from openfeeder.cli import main
 from openfeeder.config import Settings
-from openfeeder.services import access
+from openfeeder.domain.clock import SYSTEM_CLOCK
+from openfeeder.domain.errors import Unauthorized
+from openfeeder.ratelimit import MemoryCounter, RateLimiter
+from openfeeder.services import access, signin
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
 from tests.support.downloads import (
@@ -43,8 +46,10 @@ def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENFEEDER_DATA_DIR", str(tmp_path / "data"))
 
 
-def run(url: str, *args: str, **env: str) -> Result:
-    return CliRunner().invoke(main, list(args), env={"OPENFEEDER_DATABASE_URL": url, **env})
+def run(url: str, *args: str, input: str | None = None, **env: str) -> Result:
+    return CliRunner().invoke(
+        main, list(args), input=input, env={"OPENFEEDER_DATABASE_URL": url, **env}
+    )
 
 
 def ok(url: str, *args: str) -> str:
@@ -176,8 +181,9 @@ def test_worker_runs_the_queue_with_the_settings(
 
 def test_demo_json_then_again_without_duplicating(fresh_url: str) -> None:
     first = ok_json(fresh_url, "demo")
-    assert set(first) == {"token", "user", "accounts"}
+    assert set(first) == {"token", "user", "password", "dashboard", "accounts"}
     assert first["user"] == "demo@example.com"
+    assert first["dashboard"] == "http://127.0.0.1:8000/app"
     assert first["accounts"] == [
         {"id": "1", "name": "Sample account", "subscription": "lite"},
         {"id": "2", "name": "Sample website", "subscription": "premium"},
@@ -192,14 +198,20 @@ def test_demo_json_then_again_without_duplicating(fresh_url: str) -> None:
             assert conn.execute(sa.select(sa.func.count()).select_from(t.accounts)).scalar() == 3
             assert conn.execute(sa.select(sa.func.count()).select_from(t.users)).scalar() == 1
         assert access.authenticate(db, second["token"]).email == "demo@example.com"
+        # Each run issues a new dashboard password and only the newest one signs in.
+        assert second["password"] != first["password"]
+        for password, works in ((first["password"], False), (second["password"], True)):
+            assert _signs_in(db, "demo@example.com", password) is works
     finally:
         db.dispose()
 
     human = ok(fresh_url, "demo")
     assert "Demo already loaded" in human
-    assert "URL:    http://127.0.0.1:8000" in human
+    assert "Dashboard: http://127.0.0.1:8000/app\n" in human
+    assert "  Email:    demo@example.com\n" in human
+    assert re.search(r"  Password: \S{12,}\n", human)
+    assert "API:    http://127.0.0.1:8000" in human
     assert re.search(r"Token:  \S{40,}", human)
-    assert "User:   demo@example.com" in human
     assert re.search(r"2\s+Sample website\s+premium", human)
     assert re.search(r"3\s+Another account\s+premium, trial", human)
 
@@ -208,7 +220,81 @@ def test_demo_human_output_uses_host_and_port(fresh_url: str) -> None:
     result = run(fresh_url, "demo", OPENFEEDER_HOST="10.1.2.3", OPENFEEDER_PORT="8080")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Demo loaded.\n")
-    assert "URL:    http://10.1.2.3:8080\n" in result.stdout
+    assert "Dashboard: http://10.1.2.3:8080/app\n" in result.stdout
+    assert "API:    http://10.1.2.3:8080\n" in result.stdout
+
+
+def _signs_in(db: Database, email: str, password: str) -> bool:
+    try:
+        signin.sign_in(
+            db,
+            RateLimiter(MemoryCounter()),
+            SYSTEM_CLOCK,
+            email,
+            password,
+            ip=None,
+            user_agent=None,
+        )
+    except Unauthorized:
+        return False
+    return True
+
+
+def test_users_create_with_a_password_then_set_password(database_url: str) -> None:
+    made = run(
+        database_url,
+        "users",
+        "create",
+        "--email",
+        "Pia@Example.com",
+        "--password",
+        input="correct horse battery\ncorrect horse battery\n",
+    )
+    assert made.exit_code == 0, made.output
+    assert "correct horse" not in made.stdout  # the prompt does not echo it
+    db = Database(database_url)
+    try:
+        assert _signs_in(db, "pia@example.com", "correct horse battery")
+        changed = run(
+            database_url,
+            "users",
+            "set-password",
+            "--email",
+            "pia@example.com",
+            input="another long secret\nanother long secret\n",
+        )
+        assert changed.exit_code == 0, changed.output
+        assert "sessions have ended" in changed.stdout
+        assert not _signs_in(db, "pia@example.com", "correct horse battery")
+        assert _signs_in(db, "pia@example.com", "another long secret")
+    finally:
+        db.dispose()
+
+
+def test_a_short_password_or_an_unknown_user_is_one_line_and_exit_1(database_url: str) -> None:
+    short = run(
+        database_url,
+        "users",
+        "create",
+        "--email",
+        "x@example.com",
+        "--password",
+        input="short\nshort\n",
+    )
+    assert short.exit_code == 1
+    assert short.stderr.strip().splitlines()[-1] == (
+        "Error: A password needs at least 10 characters."
+    )
+    unknown = run(
+        database_url,
+        "users",
+        "set-password",
+        "--email",
+        "nobody@example.com",
+        input="long enough secret\nlong enough secret\n",
+    )
+    assert unknown.exit_code == 1
+    assert "There is no user" in unknown.stderr
 
 
 # --- users, accounts, members, tokens -----------------------------------------------------

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from openfeeder.config import Settings
 from openfeeder.domain.errors import OpenfeederError
 from openfeeder.domain.models import Account
-from openfeeder.services import admin
+from openfeeder.services import admin, signin
 from openfeeder.store.db import Database
 
 
@@ -76,6 +76,10 @@ def _database(settings: Settings) -> Iterator[Database]:
         yield db
     finally:
         db.dispose()
+
+
+def _public_url(settings: Settings) -> str:
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
 def _echo_json(value: Any) -> None:
@@ -197,6 +201,8 @@ def demo(ctx: click.Context, as_json: bool) -> None:
             {
                 "token": result.token,
                 "user": result.user.email,
+                "password": result.password,
+                "dashboard": f"{_public_url(settings)}/app",
                 "accounts": [
                     {"id": str(a.id), "name": a.name, "subscription": a.subscription}
                     for a in result.accounts
@@ -204,11 +210,15 @@ def demo(ctx: click.Context, as_json: bool) -> None:
             }
         )
         return
-    url = f"http://{settings.host}:{settings.port}"
-    click.echo("Demo loaded." if result.created else "Demo already loaded; new token issued.")
-    click.echo(f"URL:    {url}")
+    url = _public_url(settings)
+    click.echo(
+        "Demo loaded." if result.created else "Demo already loaded; new token and password issued."
+    )
+    click.echo(f"Dashboard: {url}/app")
+    click.echo(f"  Email:    {result.user.email}")
+    click.echo(f"  Password: {result.password}")
+    click.echo(f"API:    {url}")
     click.echo(f"Token:  {result.token}")
-    click.echo(f"User:   {result.user.email}")
     click.echo("Accounts:")
     for account in result.accounts:
         click.echo(f"  {account.id:>6}  {account.name:<20} {_plan(account)}")
@@ -278,19 +288,43 @@ def users() -> None:
     """Manage users (people who hold API tokens)."""
 
 
+def _new_password() -> str:
+    """A password typed twice at a prompt that does not echo it."""
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @users.command("create")
 @click.option("--email", required=True, help="Email address; identifies the user.")
 @click.option("--name", help="Display name [default: the part of the email before @].")
+@click.option(
+    "--password", "ask_password", is_flag=True, help="Ask for a dashboard password (not echoed)."
+)
 @json_option
 @click.pass_context
-def users_create(ctx: click.Context, email: str, name: str | None, as_json: bool) -> None:
-    """Create a user."""
+def users_create(
+    ctx: click.Context, email: str, name: str | None, ask_password: bool, as_json: bool
+) -> None:
+    """Create a user (with --password, one who can sign in to the dashboard)."""
+    password = signin.check_password(_new_password()) if ask_password else None
     with _database(_settings(ctx)) as db:
         user = admin.create_user(db, email, name)
+        if password is not None:
+            signin.set_password(db, user.email, password)
     if as_json:
         _echo_json({"id": user.id, "email": user.email, "name": user.name})
     else:
         click.echo(f"Created user {user.id}: {user.name} <{user.email}>")
+
+
+@users.command("set-password")
+@click.option("--email", required=True, help="Email of an existing user.")
+@click.pass_context
+def users_set_password(ctx: click.Context, email: str) -> None:
+    """Set a user's dashboard password (asked for, not echoed); ends their sessions."""
+    password = signin.check_password(_new_password())
+    with _database(_settings(ctx)) as db:
+        user = signin.set_password(db, email, password)
+    click.echo(f"Password set for {user.email}; their dashboard sessions have ended.")
 
 
 @main.group()

@@ -20,6 +20,7 @@ class Surface(Enum):
     DOCUMENTS = "documents"  # /openapi.json: public, limited per client IP, CORS like the API
     TRACKER = "tracker"  # /tr and the script: any origin, no token, per-IP flood limit
     OPERATIONS = "operations"  # /metrics: operators only, no CORS
+    DASHBOARD = "dashboard"  # /app/…: pages for people, session cookie + CSRF, no CORS
 
 
 # The surfaces the OpenAPI document describes: each of their routes says what it tells of it.
@@ -32,6 +33,7 @@ class Auth(Enum):
     TOKEN = "token"  # noqa: S105 - a kind of auth, not a secret; an API token, limited per token
     PUBLIC = "public"  # no credentials (capability URLs, documents, tracker hits); per client IP
     OPERATOR = "operator"  # the operator's metrics token (``OPENFEEDER_METRICS_TOKEN``)
+    SESSION = "session"  # a dashboard sign-in (cookie); unsafe methods also need its CSRF token
 
 
 JSONAPI = "application/vnd.api+json"

@@ -14,6 +14,7 @@ from openfeeder.api.context import Context
 from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
+from openfeeder.dashboard import pages
 from openfeeder.domain.representation import (
     AccountAttributes,
     CustomFeedAttributes,
@@ -26,13 +27,14 @@ from openfeeder.domain.representation import (
 from openfeeder.ingest import http as tracker
 from openfeeder.routing import DOCUMENTED, Auth, Endpoint, Operation, Reply, Surface
 
-API, DOCUMENTS, TRACKER, OPERATIONS = (
+API, DOCUMENTS, TRACKER, OPERATIONS, DASHBOARD = (
     Surface.API,
     Surface.DOCUMENTS,
     Surface.TRACKER,
     Surface.OPERATIONS,
+    Surface.DASHBOARD,
 )
-TOKEN, PUBLIC, OPERATOR = Auth.TOKEN, Auth.PUBLIC, Auth.OPERATOR
+TOKEN, PUBLIC, OPERATOR, SESSION = Auth.TOKEN, Auth.PUBLIC, Auth.OPERATOR, Auth.SESSION
 
 
 def _openapi(ctx: Context) -> Response:
@@ -307,6 +309,34 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/lftracker_v1_{name}", tracker.tracker_script, TRACKER, PUBLIC),
     # ── operations ──
     Endpoint("/metrics", operations.metrics, OPERATIONS, OPERATOR),
+    # ── the dashboard: pages for the people who work the leads ──
+    Endpoint("/app/static/{name}", pages.static, DASHBOARD, PUBLIC),
+    Endpoint("/app/login", pages.login_page, DASHBOARD, PUBLIC),
+    Endpoint("/app/login", pages.login, DASHBOARD, PUBLIC, ("POST",)),
+    Endpoint("/app/logout", pages.logout, DASHBOARD, SESSION, ("POST",)),
+    Endpoint("/app", pages.home, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/leads.csv", pages.feed_csv, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/feeds/new", pages.new_feed, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/feeds/count", pages.feed_count, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/feeds", pages.save_feed, DASHBOARD, SESSION, ("POST",)),
+    Endpoint("/app/{account_id}/feeds/{feed_id}/edit", pages.edit_feed, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/feeds/{feed_id}", pages.update_feed, DASHBOARD, SESSION, ("POST",)),
+    Endpoint(
+        "/app/{account_id}/feeds/{feed_id}/delete",
+        pages.delete_feed,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint("/app/{account_id}/leads/{lead_id}", pages.lead_page, DASHBOARD, SESSION),
+    Endpoint(
+        "/app/{account_id}/leads/{lead_id}/{action}",
+        pages.lead_action,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
 )
 
 

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from openfeeder.api import endpoint as api_endpoint
 from openfeeder.app.routes import ROUTES
+from openfeeder.dashboard import web as dashboard_web
 from openfeeder.ingest.http import TrackerHandler
 from openfeeder.routing import Endpoint, Surface
 from openfeeder.services.container import Services
@@ -50,6 +51,7 @@ MIDDLEWARE: Mapping[Surface, Sequence[Middleware]] = {
     Surface.DOCUMENTS: [_API_CORS],
     Surface.TRACKER: [],
     Surface.OPERATIONS: [],
+    Surface.DASHBOARD: [],  # pages set their own security headers (``dashboard.render``)
 }
 
 
@@ -70,6 +72,8 @@ def starlette_route(endpoint: Endpoint, services: Services) -> Route:
     """The Starlette route for one table entry, called the way its surface calls handlers."""
     if endpoint.surface in (Surface.API, Surface.DOCUMENTS):
         return api_endpoint.route(endpoint)
+    if endpoint.surface is Surface.DASHBOARD:
+        return dashboard_web.route(endpoint)
     if endpoint.surface is Surface.TRACKER:
         app = TrackerApp(endpoint.handler, services)  # an ASGI app: Starlette calls it as is
         return Route(endpoint.path, app, methods=list(endpoint.methods))

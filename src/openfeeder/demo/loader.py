@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,7 +36,7 @@ from openfeeder.identify.companies import import_companies
 from openfeeder.identify.mmdb import CityEntry
 from openfeeder.ingest.append import IncomingHit, Ingestor
 from openfeeder.pipeline import make_pipeline
-from openfeeder.services import admin
+from openfeeder.services import admin, signin
 from openfeeder.services.feeds import create_feed
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store.admin import annotate_leads, follow_leads
@@ -51,6 +52,7 @@ APPEND_CHUNK = 5000  # hits per ingest transaction: few commits, bounded stateme
 class DemoResult:
     user: User
     token: str
+    password: str  # the demo user's dashboard password, new on every run
     accounts: list[Account]
     created: bool  # False when the demo was already there and only a token was added
 
@@ -63,7 +65,7 @@ def load_demo(db: Database, settings: Settings, today: date | None = None) -> De
         accounts = accounts_store.accounts_of_user(conn, existing.id) if existing else []
     if existing is not None:
         _, token = admin.create_token(db, DEMO_EMAIL)
-        return DemoResult(existing, token, accounts, created=False)
+        return DemoResult(existing, token, _new_password(db), accounts, created=False)
 
     rng = random.Random(SEED)
     sample = admin.create_account(
@@ -108,7 +110,15 @@ def load_demo(db: Database, settings: Settings, today: date | None = None) -> De
     for account, name, criteria in _feeds(user, sample, website, another):
         create_feed(db, account, name, criteria)
     _, token = admin.create_token(db, DEMO_EMAIL)
-    return DemoResult(user, token, [sample, website, another], created=True)
+    return DemoResult(user, token, _new_password(db), [sample, website, another], created=True)
+
+
+def _new_password(db: Database) -> str:
+    """A fresh random dashboard password for the demo user (a fixed one would be known to
+    everyone who read this code, on a demo that may listen on a public address)."""
+    password = secrets.token_urlsafe(12)
+    signin.set_password(db, DEMO_EMAIL, password)
+    return password
 
 
 def _append(ingestor: Ingestor, hits: list[IncomingHit]) -> None:

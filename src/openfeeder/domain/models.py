@@ -68,6 +68,20 @@ class Company:
 
 
 @dataclass(frozen=True)
+class WebSession:
+    """A dashboard sign-in. ``id_hash`` is the SHA-256 of the cookie's token."""
+
+    id_hash: str
+    user: User
+    csrf: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
 class Lead:
     pk: int
     id: str

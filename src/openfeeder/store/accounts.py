@@ -196,3 +196,21 @@ def create_feed(
             .returning(t.custom_feeds.c.id)
         ).scalar_one()
     )
+
+
+def update_feed(
+    conn: sa.Connection, account_id: int, feed_id: int, name: str, criteria: list[dict[str, Any]]
+) -> bool:
+    f = t.custom_feeds
+    query = (
+        f.update()
+        .where(f.c.account_id == account_id, f.c.id == feed_id)
+        .values(name=name, criteria=criteria)
+    )
+    return bool(conn.execute(query).rowcount)
+
+
+def delete_feed(conn: sa.Connection, account_id: int, feed_id: int) -> bool:
+    f = t.custom_feeds
+    query = f.delete().where(f.c.account_id == account_id, f.c.id == feed_id)
+    return bool(conn.execute(query).rowcount)

@@ -44,6 +44,7 @@ users = sa.Table(
     sa.Column("email", sa.String(320), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("password_hash", sa.String(200)),  # argon2id; None: cannot sign in to the dashboard
 )
 
 api_tokens = sa.Table(
@@ -76,6 +77,24 @@ memberships = sa.Table(
     metadata,
     sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    # admin: settings, members, tokens and traffic rules; member: leads and feeds.
+    sa.Column("role", sa.String(10), nullable=False, server_default="admin"),
+    sa.CheckConstraint("role in ('admin', 'member')", name="role"),
+)
+
+# Dashboard sign-ins. The cookie holds a random token; the store keeps only its SHA-256, so a
+# copy of the database signs nobody in. ``csrf`` is the session's anti-forgery token.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("last_seen_at", Timestamp(), nullable=False),
+    sa.Column("expires_at", Timestamp(), nullable=False),
+    sa.Column("ip", sa.String(45)),
+    sa.Column("user_agent", sa.String(300)),
 )
 
 companies = sa.Table(
@@ -146,6 +165,17 @@ lead_followers = sa.Table(
     metadata,
     sa.Column("lead_pk", sa.ForeignKey("leads.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# What people write about a lead in the dashboard, newest last.
+lead_notes = sa.Table(
+    "lead_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("lead_pk", sa.ForeignKey("leads.pk", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
 )
 
 visits = sa.Table(

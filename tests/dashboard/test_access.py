@@ -1,0 +1,151 @@
+"""The access matrix: every dashboard route of the route table, asked by someone signed out,
+by a signed-in user who is not a member of the account, and by a member — each unsafe
+request with no CSRF token, a wrong one and the right one. Nothing leaks and nothing changes
+unless a member sends the right token."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from openfeeder.app.routes import on
+from openfeeder.routing import Auth, Surface
+from openfeeder.services import feeds
+from openfeeder.store import schema as t
+from openfeeder.store.db import Database
+from tests.dashboard.conftest import csrf_of, give_password, sign_in
+from tests.support.clients import MakeClient
+from tests.support.factories import Builder
+
+SESSION_ROUTES = [e for e in on(Surface.DASHBOARD) if e.auth is Auth.SESSION]
+SECRET = "Zebra Secret Holdings"
+
+
+def _state(db: Database) -> tuple[object, ...]:
+    """Everything a dashboard request could change."""
+    with db.read() as conn:
+        return tuple(
+            tuple(conn.execute(sa_select(table)).all())
+            for table in (t.leads, t.lead_followers, t.lead_notes, t.web_sessions, t.custom_feeds)
+        )
+
+
+def sa_select(table: object) -> object:
+    import sqlalchemy as sa
+
+    return sa.select(table).order_by(*table.primary_key.columns)  # type: ignore[attr-defined]
+
+
+# What a member's valid unsafe request carries besides its CSRF token.
+VALID_FORM = {"name": "Renamed", "type_0": "city", "value_0": "Oulu"}
+
+
+def _fill(path: str, account_id: int, owned: tuple[str, str]) -> str:
+    """The path with the account and one lead and one feed (``owned``: ids of some account)."""
+    lead_id, feed_id = owned
+    values = {
+        "account_id": str(account_id),
+        "lead_id": lead_id,
+        "feed_id": feed_id,
+        "action": "follow",
+    }
+    return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
+
+
+@pytest.fixture
+def world(make_client: MakeClient, db: Database, builder: Builder) -> dict[str, object]:
+    owner, outsider = builder.user(), builder.user()
+    mine, theirs = builder.account(owner), builder.account(outsider)
+    [secret] = builder.companies(1)
+    from openfeeder.domain.models import Company
+    from openfeeder.store.companies import upsert_companies
+
+    with db.write() as conn:
+        upsert_companies(conn, [Company(**{**secret.__dict__, "name": SECRET})])
+    builder.visits(mine, builder.companies(1))
+    builder.visits(theirs, [secret])
+    with db.read() as conn:
+        lead_ids = dict(conn.execute(sa_select_leads()).all())
+    owned = {
+        a.id: (
+            lead_ids[a.id],
+            feeds.create_feed(
+                db, a, "Existing", [{"criterion_type": "tag", "search_value": "x"}]
+            ).id,
+        )
+        for a in (mine, theirs)
+    }
+    for person in (owner, outsider):
+        give_password(db, person)
+    clients = {"signed out": make_client(), "outsider": make_client(), "owner": make_client()}
+    sign_in(clients["outsider"], outsider.user.email)
+    sign_in(clients["owner"], owner.user.email)
+    return {"mine": mine, "theirs": theirs, "owned": owned, "clients": clients}
+
+
+def sa_select_leads() -> object:
+    import sqlalchemy as sa
+
+    return sa.select(t.leads.c.account_id, t.leads.c.id)
+
+
+def test_the_matrix_has_every_session_route() -> None:
+    methods = {(e.path, m) for e in SESSION_ROUTES for m in e.methods}
+    assert ("/app/{account_id}/leads", "GET") in methods
+    assert ("/app/{account_id}/leads/{lead_id}/{action}", "POST") in methods
+    assert ("/app/logout", "POST") in methods
+
+
+@pytest.mark.parametrize("endpoint", SESSION_ROUTES, ids=lambda e: f"{e.methods[0]} {e.path}")
+def test_nobody_reaches_what_is_not_theirs(
+    world: dict[str, object], db: Database, endpoint: object
+) -> None:
+    mine, theirs = world["mine"], world["theirs"]
+    owned: dict[int, tuple[str, str]] = world["owned"]  # type: ignore[assignment]
+    clients: dict[str, TestClient] = world["clients"]  # type: ignore[assignment]
+    method = endpoint.methods[0]  # type: ignore[attr-defined]
+    path: str = endpoint.path  # type: ignore[attr-defined]
+    their_path = _fill(path, theirs.id, owned[theirs.id])  # type: ignore[attr-defined]
+    cross_path = _fill(path, mine.id, owned[theirs.id])  # type: ignore[attr-defined]
+    my_path = _fill(path, mine.id, owned[mine.id])  # type: ignore[attr-defined]
+    # A path naming a lead or feed: that of another account, through my own account.
+    crosses = "{lead_id}" in path or "{feed_id}" in path
+    owner_csrf = csrf_of(clients["owner"], f"/app/{mine.id}/leads")  # type: ignore[attr-defined]
+    outsider_csrf = csrf_of(clients["outsider"], f"/app/{theirs.id}/leads")  # type: ignore[attr-defined]
+
+    if method == "GET":
+        signed_out = clients["signed out"].get(my_path, follow_redirects=False)
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"].startswith("/app/login?next=")
+        if "{account_id}" in path:
+            targets = [their_path] + ([cross_path] if crosses else [])
+            for target in targets:
+                answer = clients["owner"].get(target, follow_redirects=False)
+                assert answer.status_code == 404, target
+                assert SECRET not in answer.text
+        assert clients["owner"].get(my_path, follow_redirects=False).status_code in (200, 303)
+        return
+
+    before = _state(db)
+    attempts = [
+        (clients["signed out"], my_path, {}),
+        (clients["signed out"], my_path, {"csrf": owner_csrf}),
+        (clients["owner"], my_path, {}),
+        (clients["owner"], my_path, {"csrf": "wrong"}),
+        (clients["owner"], my_path, {"csrf": outsider_csrf}),  # another session's token
+    ]
+    if "{account_id}" in path:
+        attempts.append((clients["owner"], their_path, {"csrf": owner_csrf}))
+    if crosses:
+        attempts.append((clients["owner"], cross_path, {"csrf": owner_csrf}))
+    for client, target, form in attempts:
+        answer = client.post(target, data=form | VALID_FORM, follow_redirects=False)
+        assert answer.status_code in (403, 404), (target, form, answer.status_code)
+        assert SECRET not in answer.text
+    assert _state(db) == before
+    allowed = clients["owner"].post(
+        my_path, data={"csrf": owner_csrf} | VALID_FORM, follow_redirects=False
+    )
+    assert allowed.status_code == 303
