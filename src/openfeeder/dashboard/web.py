@@ -23,7 +23,7 @@ from openfeeder.dashboard.render import page
 from openfeeder.domain.errors import Forbidden, NotFound, OpenfeederError, PayloadTooLarge
 from openfeeder.domain.models import Account, User, WebSession
 from openfeeder.routing import Auth, Endpoint
-from openfeeder.services import access, signin
+from openfeeder.services import access, geoip, signin
 from openfeeder.services import accounts as account_services
 from openfeeder.services.accounts import AccountView
 from openfeeder.services.container import Services
@@ -66,6 +66,7 @@ class WebContext:
             user=self.session.user if self.session else None,
             csrf=self.session.csrf if self.session else "",
             accounts=accounts,
+            attribution=geoip.attribution(self.services.settings),
             **values,
         )
 
