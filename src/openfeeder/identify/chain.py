@@ -57,10 +57,12 @@ class Identifier:
         geo: Locator | None = None,
         rdns: SlowResolver | None = None,
         enrichment: Enricher | None = None,
+        network_types: asn_.NetworkTypes | None = None,
         clock: Clock = SYSTEM_CLOCK,
         concurrency: int = CONCURRENCY,
     ) -> None:
         self._asn = asn
+        self._network_types = network_types
         self._geo = geo
         self._rdns = rdns
         self._suffixes = rdns_.PublicSuffixes() if rdns is not None else None
@@ -149,6 +151,8 @@ class Identifier:
         company when the company import names them."""
         if self._asn is None:
             return {}
+        if self._network_types is not None:
+            self._network_types.refresh(conn)
         out: dict[str, Match | Drop] = {}
         mappable: dict[str, asn_.AsnRecord] = {}
         for ip, address in addresses.items():
@@ -202,8 +206,14 @@ def _reverse_dns(settings: Settings) -> rdns_.ReverseDns | None:
 def make_identifier(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Identifier:
     """The identifier the settings describe: each resolver present when configured."""
     opened: list[AsnLookup | Locator] = []
+    # The imported network types, loaded from the store on the first batch and kept fresh.
+    network_types = asn_.NetworkTypes(clock=clock)
     try:
-        asn = asn_.AsnDatabase(settings.asn_mmdb) if settings.asn_mmdb else None
+        asn = (
+            asn_.AsnDatabase(settings.asn_mmdb, asn_.AsnClassifier.bundled(network_types))
+            if settings.asn_mmdb
+            else None
+        )
         if asn is not None:
             opened.append(asn)
         geo = CityDatabase(settings.city_mmdb) if settings.city_mmdb else None
@@ -221,4 +231,11 @@ def make_identifier(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Ident
         for reader in opened:
             reader.close()
         raise
-    return Identifier(asn=asn, geo=geo, rdns=rdns, enrichment=enrichment, clock=clock)
+    return Identifier(
+        asn=asn,
+        geo=geo,
+        rdns=rdns,
+        enrichment=enrichment,
+        network_types=network_types,
+        clock=clock,
+    )
