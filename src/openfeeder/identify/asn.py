@@ -43,7 +43,14 @@ NEVER_LEADS: dict[AsnKind, DropReason] = {
 }
 # The order keyword rules are tried in: an "education" or "mobile" name is more telling than a
 # generic word such as "communications" that mobile operators and ISPs share.
-_KEYWORD_ORDER: tuple[AsnKind, ...] = ("education", "government", "mobile", "hosting", "isp")
+_KEYWORD_ORDER: tuple[AsnKind, ...] = (
+    "education",
+    "government",
+    "business",
+    "mobile",
+    "hosting",
+    "isp",
+)
 # Where imported sources name several kinds of one side, the most telling wins.
 _NEVER_LEAD_ORDER: tuple[AsnKind, ...] = ("mobile", "hosting", "isp")
 _KEEP_ORDER: tuple[AsnKind, ...] = ("education", "government", "business")

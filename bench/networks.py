@@ -1,0 +1,259 @@
+"""Network classification on real networks: realnet-dev, classified as a fully set-up install
+would classify it, against the bundled rules alone.
+
+``../shared/data/realnet-dev/asns.csv.gz`` (a development sample of real autonomous systems
+with network-type labels from public sources; never shipped, never committed) is turned back
+into files in the upstream formats its README describes, from each AS's ``sources`` column:
+one bgp.tools tag file per tag and an ``asns.csv``, PeeringDB network objects, and the plain
+hosting AS lists. They go through openfeeder's own importers (``identify.networks``) into a
+fresh store; then every AS is classified from its number and name (``geolite2_name``, else
+``dbip_name``) as the ASN resolver does. Printed per label (``conflict`` left out): never-lead
+recall for hosting, isp and mobile, and how many business, education and government networks
+are wrongly blocked, by AS count and by announced IPv4 address space.
+
+    .venv/bin/python bench/networks.py              # the table
+    .venv/bin/python bench/networks.py --json       # the figures, for tests
+    .venv/bin/python bench/networks.py --misses 20  # which ASes each setup gets wrong, and why
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "realnet-dev" / "asns.csv.gz"
+NEVER_LEAD_LABELS = ("hosting", "isp", "mobile")
+KEEP_LABELS = ("business", "education", "government")
+# realnet-dev's PeeringDB types (as CAIDA published them) → PeeringDB's own info_type words.
+PEERINGDB_INFO_TYPE = {
+    "Transit/Access": "Cable/DSL/ISP",
+    "Enterprise": "Enterprise",
+    "Content": "Content",
+}
+HOSTING_LISTS = ("brianhama", "x4bnet", "umkus", "bountyy")
+
+
+@dataclass(frozen=True)
+class Network:
+    asn: int
+    label: str
+    addresses: int
+    name: str | None
+    sources: tuple[str, ...]
+
+
+def read_sample(path: Path) -> list[Network]:
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        return [
+            Network(
+                int(row["asn"]),
+                row["label"],
+                int(row["ipv4_addresses"] or 0),
+                row["geolite2_name"] or row["dbip_name"] or None,
+                tuple(row["sources"].split()),
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def _signals(network: Network, family: str) -> list[str]:
+    return [s.split(":", 1)[1] for s in network.sources if s.split(":", 1)[0] == family]
+
+
+def write_upstream_files(networks: Iterable[Network], directory: Path) -> dict[str, list[Path]]:
+    """The sample's sources as the files each upstream publishes."""
+    from openfeeder.identify.networks import BGPTOOLS_TAGS
+
+    networks = list(networks)
+    tags: dict[str, list[Network]] = {tag: [] for tag in BGPTOOLS_TAGS}
+    lists: dict[str, list[int]] = {name: [] for name in HOSTING_LISTS}
+    peeringdb: list[dict[str, Any]] = []
+    asns = ["asn,name,class,cc"]
+    for network in networks:
+        for tag in _signals(network, "bgptools"):
+            tags.setdefault(tag, []).append(network)
+        for name in HOSTING_LISTS:
+            if "hosting" in _signals(network, name):
+                lists[name].append(network.asn)
+        types = [PEERINGDB_INFO_TYPE[t] for t in _signals(network, "peeringdb")]
+        if types:
+            peeringdb.append({"asn": network.asn, "name": network.name, "info_type": types[0]})
+        classes = _signals(network, "bgptools_class") or ["Unknown"]
+        asns.append(_csv_line([f"AS{network.asn}", network.name or "", classes[0], ""]))
+    files: dict[str, list[Path]] = {"bgptools-tags": [], "list": []}
+    (directory / "tags").mkdir()
+    for tag, tagged in tags.items():
+        path = directory / "tags" / f"{tag}.csv"
+        path.write_text("".join(_csv_line([f"AS{n.asn}", n.name or ""]) + "\n" for n in tagged))
+        files["bgptools-tags"].append(path)
+    (directory / "asns.csv").write_text("\n".join(asns) + "\n")
+    files["bgptools-asns"] = [directory / "asns.csv"]
+    (directory / "peeringdb.json").write_text(json.dumps({"data": peeringdb}))
+    files["peeringdb"] = [directory / "peeringdb.json"]
+    for name, numbers in lists.items():
+        path = directory / f"{name}.txt"
+        path.write_text("# hosting AS list\n" + "".join(f"AS{n}\n" for n in numbers))
+        files["list"].append(path)
+    return files
+
+
+def _csv_line(cells: list[str]) -> str:
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
+
+
+def import_into_fresh_store(files: dict[str, list[Path]], directory: Path) -> dict[str, Any]:
+    """A fresh SQLite store with the files imported through ``identify.networks``."""
+    from openfeeder.identify.networks import import_files
+    from openfeeder.store.db import Database
+
+    db = Database(f"sqlite:///{directory / 'openfeeder.db'}")
+    db.migrate()
+    report: dict[str, Any] = {}
+    started = time.perf_counter()
+    try:
+        for source, paths in files.items():
+            kind = "hosting" if source == "list" else None
+            result = import_files(db, source, paths, kind=kind)  # type: ignore[arg-type]
+            report[source] = {"rows": result.rows, "conflicts": result.conflicts}
+        report["seconds"] = round(time.perf_counter() - started, 2)
+        report["db"] = db
+        return report
+    except BaseException:
+        db.dispose()
+        raise
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 2) if whole else None
+
+
+def measure(networks: list[Network], classifier: Any) -> dict[str, Any]:
+    """Per label: ASes, addresses, and the share put into a never-lead class."""
+    from openfeeder.identify.asn import NEVER_LEADS
+
+    figures: dict[str, Any] = {}
+    totals = Counter[str]()
+    misses: dict[str, list[str]] = {}
+    for network in networks:
+        if network.label == "conflict":
+            continue
+        found = classifier.classify(network.asn, network.name)
+        blocked = found.kind in NEVER_LEADS
+        label = network.label
+        totals[f"{label}:n"] += 1
+        totals[f"{label}:a"] += network.addresses
+        totals[f"{label}:bn"] += blocked
+        totals[f"{label}:ba"] += network.addresses * blocked
+        wrong = blocked != (label in NEVER_LEAD_LABELS)
+        if wrong:
+            misses.setdefault(label, []).append(
+                f"AS{network.asn} {network.name!r}: {found.kind} ({found.why})"
+            )
+    for label in (*NEVER_LEAD_LABELS, *KEEP_LABELS):
+        figures[label] = {
+            "ases": totals[f"{label}:n"],
+            "blocked_by_count": _rate(totals[f"{label}:bn"], totals[f"{label}:n"]),
+            "blocked_by_addresses": _rate(totals[f"{label}:ba"], totals[f"{label}:a"]),
+        }
+    keep = {
+        key: sum(totals[f"{label}:{key}"] for label in KEEP_LABELS) for key in "n a bn ba".split()
+    }
+    figures["keep"] = {
+        "ases": keep["n"],
+        "blocked_by_count": _rate(keep["bn"], keep["n"]),
+        "blocked_by_addresses": _rate(keep["ba"], keep["a"]),
+    }
+    figures["misses"] = misses
+    return figures
+
+
+def run(data: Path) -> dict[str, Any]:
+    from openfeeder.identify.asn import AsnClassifier, NetworkTypes
+    from openfeeder.store import networks as store
+
+    networks = read_sample(data)
+    with tempfile.TemporaryDirectory(prefix="realnet-") as tmp:
+        directory = Path(tmp)
+        files = write_upstream_files(networks, directory)
+        report = import_into_fresh_store(files, directory)
+        db = report.pop("db")
+        try:
+            types = NetworkTypes()
+            with db.read() as conn:
+                types.refresh(conn)
+        finally:
+            db.dispose()
+    return {
+        "networks": len(networks),
+        "imports": report,
+        "installed": measure(networks, AsnClassifier.bundled(types)),
+        "bundled": measure(networks, AsnClassifier.bundled()),
+        "imported_ases": len(types),
+        "_store": store.__name__,
+    }
+
+
+def _cell(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} %"
+
+
+def print_table(result: dict[str, Any]) -> None:
+    print(f"realnet-dev: {result['networks']} ASes; imported types for {result['imported_ases']}")
+    print(f"imports: {json.dumps(result['imports'])}")
+    print()
+    print(
+        "| label | ASes | fully set up: by ASes | by addresses | bundled rules alone: by ASes | by addresses |"
+    )
+    print("|---|---|---|---|---|---|")
+    for label in (*NEVER_LEAD_LABELS, *KEEP_LABELS, "keep"):
+        installed, bundled = result["installed"][label], result["bundled"][label]
+        what = "recall" if label in NEVER_LEAD_LABELS else "wrongly blocked"
+        name = "business + education + government" if label == "keep" else label
+        print(
+            f"| {name} ({what}) | {installed['ases']} | {_cell(installed['blocked_by_count'])} | "
+            f"{_cell(installed['blocked_by_addresses'])} | {_cell(bundled['blocked_by_count'])} | "
+            f"{_cell(bundled['blocked_by_addresses'])} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
+    parser.add_argument("--misses", type=int, default=0, help="Show up to N misses per label.")
+    args = parser.parse_args()
+    if not args.data.exists():
+        sys.exit(f"no realnet-dev sample at {args.data}")
+    result = run(args.data)
+    result.pop("_store")
+    if args.json:
+        for setup in ("installed", "bundled"):
+            result[setup]["misses"] = {k: len(v) for k, v in result[setup]["misses"].items()}
+        print(json.dumps(result, indent=2))
+        return
+    print_table(result)
+    for setup in ("installed", "bundled") if args.misses else ():
+        print(f"\n{setup}: misses")
+        for label, lines in result[setup]["misses"].items():
+            print(f"  {label}: {len(lines)}")
+            for line in lines[: args.misses]:
+                print(f"    {line}")
+
+
+if __name__ == "__main__":
+    main()
