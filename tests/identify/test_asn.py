@@ -151,9 +151,10 @@ def test_the_databases_own_type_counts(db: Database, settings: Settings, tmp_pat
         ("DigitalOcean, LLC", "hosting"),
         ("Deutsche Telekom AG", "isp"),
         ("Charter Communications Inc", "isp"),
-        ("Nokia Oyj", "business"),
-        ("Poolcorp Holdings", "business"),  # no keyword inside a longer word
-        (None, "business"),
+        ("Nokia Oyj", "unknown"),  # no sign either way: not a never-lead class
+        ("Poolcorp Holdings", "unknown"),  # no keyword inside a longer word
+        ("Finnish Transport and Communications Agency", "government"),
+        (None, "unknown"),
     ],
 )
 def test_organisation_names_classify(organization: str | None, kind: str) -> None:
