@@ -528,7 +528,8 @@ def test_networks_import_set_show_unset(database_url: str, tmp_path: Path) -> No
     assert (imported["sources"], imported["rows"]) == ({"list:dc": 1}, 1)
 
     shown = ok(database_url, "networks", "show", "AS64501")
-    assert "bgptools:corp" in shown and "bgptools:vpsh" in shown
+    assert "bgptools:corp" in shown
+    assert "bgptools:vpsh" in shown
     assert "Decision: hosting (bgp.tools tags AS64501 vpsh, over bgp.tools tags" in shown
     assert ok(database_url, "networks", "set", "as64501", "business") == (
         "AS64501 is business (operator override).\n"

@@ -197,7 +197,7 @@ def test_a_bad_file_is_refused_and_nothing_is_written(
 def test_a_list_needs_a_kind_and_a_missing_file_is_named(db: Database, tmp_path: Path) -> None:
     with pytest.raises(importer.NetworkImportError, match="--kind"):
         importer.import_files(db, "list", write(tmp_path, {"a.txt": "AS1\n"}))
-    with pytest.raises(importer.NetworkImportError, match="cannot read .*nope.txt"):
+    with pytest.raises(importer.NetworkImportError, match=r"cannot read .*nope\.txt"):
         importer.import_files(db, "list", [tmp_path / "nope.txt"], kind="hosting")
 
 
@@ -302,7 +302,8 @@ def test_network_types_do_not_reload_an_unchanged_store(db: Database, tmp_path: 
         assert types.refresh(conn)
         assert not types.refresh(conn)
     assert len(types) == 2
-    assert types.get(1) is not None and types.get(3) is None
+    assert types.get(1) is not None
+    assert types.get(3) is None
 
 
 def test_an_unknown_network_makes_no_company_but_positive_evidence_does(
@@ -325,7 +326,8 @@ def test_an_unknown_network_makes_no_company_but_positive_evidence_does(
         globex = database.lookup(parse_ip("85.92.0.1"))
     finally:
         database.close()
-    assert quiet is not None and globex is not None
+    assert quiet is not None
+    assert globex is not None
     assert (quiet.kind, quiet.evidence) == ("unknown", False)
     assert (globex.kind, globex.evidence, globex.why) == (
         "business",

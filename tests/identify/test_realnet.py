@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_networks", ROOT / "bench" / "networks.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
