@@ -116,12 +116,14 @@ def _csv_line(cells: list[str]) -> str:
     return out.getvalue()
 
 
-def import_into_fresh_store(files: dict[str, list[Path]], directory: Path) -> dict[str, Any]:
+def import_into_fresh_store(
+    files: dict[str, list[Path]], directory: Path, name: str = "openfeeder"
+) -> dict[str, Any]:
     """A fresh SQLite store with the files imported through ``identify.networks``."""
     from openfeeder.identify.networks import import_files
     from openfeeder.store.db import Database
 
-    db = Database(f"sqlite:///{directory / 'openfeeder.db'}")
+    db = Database(f"sqlite:///{directory / name}.db")
     db.migrate()
     report: dict[str, Any] = {}
     started = time.perf_counter()
@@ -183,25 +185,36 @@ def measure(networks: list[Network], classifier: Any) -> dict[str, Any]:
     return figures
 
 
+def _loaded_types(files: dict[str, list[Path]], directory: Path, name: str) -> tuple[Any, Any]:
+    from openfeeder.identify.asn import NetworkTypes
+
+    report = import_into_fresh_store(files, directory, name)
+    db = report.pop("db")
+    try:
+        types = NetworkTypes()
+        with db.read() as conn:
+            types.refresh(conn)
+    finally:
+        db.dispose()
+    return types, report
+
+
 def run(data: Path) -> dict[str, Any]:
-    from openfeeder.identify.asn import AsnClassifier, NetworkTypes
+    from openfeeder.identify.asn import AsnClassifier
 
     networks = read_sample(data)
     with tempfile.TemporaryDirectory(prefix="realnet-") as tmp:
         directory = Path(tmp)
         files = write_upstream_files(networks, directory)
-        report = import_into_fresh_store(files, directory)
-        db = report.pop("db")
-        try:
-            types = NetworkTypes()
-            with db.read() as conn:
-                types.refresh(conn)
-        finally:
-            db.dispose()
+        types, report = _loaded_types(files, directory, "installed")
+        # PeeringDB's AUP keeps it out of `networks update` by default: the install without it.
+        others = {source: paths for source, paths in files.items() if source != "peeringdb"}
+        without, _ = _loaded_types(others, directory, "without-peeringdb")
     return {
         "networks": len(networks),
         "imports": report,
         "installed": measure(networks, AsnClassifier.bundled(types)),
+        "without_peeringdb": measure(networks, AsnClassifier.bundled(without)),
         "bundled": measure(networks, AsnClassifier.bundled()),
         "imported_ases": len(types),
     }
@@ -211,24 +224,29 @@ def _cell(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f} %"
 
 
+SETUPS = (
+    ("installed", "fully set up"),
+    ("without_peeringdb", "without PeeringDB"),
+    ("bundled", "bundled rules alone"),
+)
+
+
 def print_table(result: dict[str, Any]) -> None:
     print(f"realnet-dev: {result['networks']} ASes; imported types for {result['imported_ases']}")
     print(f"imports: {json.dumps(result['imports'])}")
     print()
-    print(
-        "| label | ASes | fully set up: by ASes | by addresses "
-        "| bundled rules alone: by ASes | by addresses |"
-    )
-    print("|---|---|---|---|---|---|")
+    header = " | ".join(f"{title}: by ASes | by addresses" for _key, title in SETUPS)
+    print(f"| label | ASes | {header} |")
+    print("|---|---|" + "---|---|" * len(SETUPS))
     for label in (*NEVER_LEAD_LABELS, *KEEP_LABELS, "keep"):
-        installed, bundled = result["installed"][label], result["bundled"][label]
         what = "recall" if label in NEVER_LEAD_LABELS else "wrongly blocked"
         name = "business + education + government" if label == "keep" else label
-        print(
-            f"| {name} ({what}) | {installed['ases']} | {_cell(installed['blocked_by_count'])} | "
-            f"{_cell(installed['blocked_by_addresses'])} | {_cell(bundled['blocked_by_count'])} | "
-            f"{_cell(bundled['blocked_by_addresses'])} |"
+        cells = " | ".join(
+            f"{_cell(result[key][label]['blocked_by_count'])} | "
+            f"{_cell(result[key][label]['blocked_by_addresses'])}"
+            for key, _title in SETUPS
         )
+        print(f"| {name} ({what}) | {result['installed'][label]['ases']} | {cells} |")
 
 
 def main() -> None:
@@ -241,12 +259,12 @@ def main() -> None:
         sys.exit(f"no realnet-dev sample at {args.data}")
     result = run(args.data)
     if args.json:
-        for setup in ("installed", "bundled"):
+        for setup, _title in SETUPS:
             result[setup]["misses"] = {k: len(v) for k, v in result[setup]["misses"].items()}
         print(json.dumps(result, indent=2))
         return
     print_table(result)
-    for setup in ("installed", "bundled") if args.misses else ():
+    for setup, _title in SETUPS if args.misses else ():
         print(f"\n{setup}: misses")
         for label, lines in result[setup]["misses"].items():
             print(f"  {label}: {len(lines)}")

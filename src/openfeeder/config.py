@@ -38,6 +38,7 @@ DEFAULT_HOSTING_LISTS = (
     "x4bnet-datacenter=https://raw.githubusercontent.com/X4BNet/lists_vpn/main/input/datacenter/ASN.txt",
     "brianhama-bad-asn=https://raw.githubusercontent.com/brianhama/bad-asn-list/master/bad-asn-list.csv",
 )
+PEERINGDB_NETS_URL = "https://www.peeringdb.com/api/net?fields=asn,name,info_type,info_types,website"
 DEFAULT_NETWORKS_USER_AGENT = "openfeeder-networks/1 (self-hosted openfeeder network-type updater)"
 
 
@@ -124,8 +125,10 @@ class Settings(BaseSettings):
         description="bgp.tools' tag files, a URL template with {tag}; unset to skip.",
     )
     networks_peeringdb_url: str | None = Field(
-        default="https://www.peeringdb.com/api/net?fields=asn,name,info_type,info_types,website",
-        description="PeeringDB's network objects (its public API, JSON); unset to skip.",
+        default=None,
+        description="PeeringDB's network objects (its API, JSON), e.g. "
+        f"{PEERINGDB_NETS_URL}; unset (the default) skips it: PeeringDB's AUP allows bulk "
+        "downloads only for Internet operational purposes.",
     )
     networks_hosting_lists: list[str] = Field(
         default_factory=lambda: list(DEFAULT_HOSTING_LISTS),
