@@ -38,7 +38,9 @@ DEFAULT_HOSTING_LISTS = (
     "x4bnet-datacenter=https://raw.githubusercontent.com/X4BNet/lists_vpn/main/input/datacenter/ASN.txt",
     "brianhama-bad-asn=https://raw.githubusercontent.com/brianhama/bad-asn-list/master/bad-asn-list.csv",
 )
-PEERINGDB_NETS_URL = "https://www.peeringdb.com/api/net?fields=asn,name,info_type,info_types,website"
+PEERINGDB_NETS_URL = (
+    "https://www.peeringdb.com/api/net?fields=asn,name,info_type,info_types,website"
+)
 DEFAULT_NETWORKS_USER_AGENT = "openfeeder-networks/1 (self-hosted openfeeder network-type updater)"
 
 
