@@ -585,3 +585,10 @@ def test_networks_update_with_nothing_configured(database_url: str) -> None:
         OPENFEEDER_NETWORKS_HOSTING_LISTS="[]",
     )
     assert line == "Error: no network-type source is configured (OPENFEEDER_NETWORKS_*)"
+
+
+def test_the_cli_offers_every_network_kind() -> None:
+    from openfeeder.cli import _NETWORK_KINDS
+    from openfeeder.identify.asn import TYPED_KINDS
+
+    assert _NETWORK_KINDS == TYPED_KINDS

@@ -440,6 +440,11 @@ def companies_import(ctx: click.Context, file: Path, as_json: bool) -> None:
 # --- networks: network types from public sources and the operator's overrides ---------------
 
 
+# The kinds a source or the operator can give a network (identify.asn.TYPED_KINDS; a test
+# keeps the two equal, so that --help needs no import of the classifier).
+_NETWORK_KINDS = ("isp", "mobile", "hosting", "education", "government", "business")
+
+
 @main.group()
 def networks() -> None:
     """Network types by AS number (ISP, mobile, hosting, business, education, government)
@@ -479,7 +484,7 @@ def _echo_import(result: Any, as_json: bool) -> None:
 )
 @click.option(
     "--kind",
-    type=click.Choice(["isp", "mobile", "hosting", "education", "government", "business"]),
+    type=click.Choice(_NETWORK_KINDS),
     help="What the networks of a plain list are (--source list).",
 )
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -516,7 +521,7 @@ def networks_update(ctx: click.Context, as_json: bool) -> None:
 @click.argument(
     "kind",
     metavar="KIND",
-    type=click.Choice(["isp", "mobile", "hosting", "education", "government", "business"]),
+    type=click.Choice(_NETWORK_KINDS),
 )
 @click.pass_context
 def networks_set(ctx: click.Context, asn: str, kind: str) -> None:
