@@ -14,6 +14,12 @@ are wrongly blocked, by AS count and by announced IPv4 address space.
     .venv/bin/python bench/networks.py              # the table
     .venv/bin/python bench/networks.py --json       # the figures, for tests
     .venv/bin/python bench/networks.py --misses 20  # which ASes each setup gets wrong, and why
+    .venv/bin/python bench/networks.py --scale [--postgres URL]  # import and lookup speed
+
+``--scale`` needs no sample: it writes bgp.tools-sized files (120 000 ASes in ``asns.csv``,
+17 000 tagged) and times ``networks import`` of them against a ceiling measured side by side,
+one raw ``executemany`` of the same rows into the same table, then the in-memory reload and
+the per-hit classification against a plain dictionary lookup.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -249,12 +256,131 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"| {name} ({what}) | {result['installed'][label]['ases']} | {cells} |")
 
 
+SCALE_ASES = 120_000
+SCALE_TAGS = {"dsl": 6_000, "biznet": 2_500, "mobile": 800, "vpsh": 3_500, "vpn": 900,
+              "cdn": 150, "corp": 1_200, "uni": 1_400, "gov": 700}  # fmt: skip
+
+
+def _scale_files(directory: Path) -> dict[str, list[Path]]:
+    (directory / "tags").mkdir()
+    lines = ["asn,name,class,cc"]
+    lines += [
+        _csv_line([f"AS{n}", f"Network {n}, Ltd", "Unknown", "FI"])
+        for n in range(1, SCALE_ASES + 1)
+    ]
+    (directory / "asns.csv").write_text("\n".join(lines) + "\n")
+    files: dict[str, list[Path]] = {"bgptools-asns": [directory / "asns.csv"], "bgptools-tags": []}
+    start = 1
+    for tag, count in SCALE_TAGS.items():
+        path = directory / "tags" / f"{tag}.csv"
+        path.write_text("".join(f"AS{n},Network {n}\n" for n in range(start, start + count)))
+        files["bgptools-tags"].append(path)
+        start += count // 2  # tags overlap, as real ones do
+    return files
+
+
+def _time_imports(backend: str, url: str, files: dict[str, list[Path]]) -> Any:
+    """Our import against one raw executemany of the same rows; the reload; the types."""
+    import sqlalchemy as sa
+
+    from openfeeder.identify.asn import NetworkTypes
+    from openfeeder.identify.networks import import_files, parse
+    from openfeeder.store import schema
+    from openfeeder.store.db import Database
+
+    def clear() -> None:
+        with db.write() as conn:
+            conn.execute(sa.delete(schema.network_types))
+            conn.execute(sa.delete(schema.network_sources))
+
+    def ours() -> int:
+        return sum(import_files(db, s, paths).rows for s, paths in files.items())  # type: ignore[arg-type]
+
+    db = Database(url)
+    db.migrate()
+    clear()
+    started = time.perf_counter()
+    rows = ours()
+    our_time = time.perf_counter() - started
+    parsed = [
+        row
+        for source, paths in files.items()
+        for path in paths
+        for row in parse(source, path.read_bytes(), str(path), name=path.name)[1]  # type: ignore[arg-type]
+    ]
+    at = datetime.now(UTC)
+    clear()
+    started = time.perf_counter()
+    with db.write() as conn:
+        conn.execute(
+            sa.insert(schema.network_types), [asdict(row) | {"updated_at": at} for row in parsed]
+        )
+    ceiling = time.perf_counter() - started
+    clear()
+    ours()
+    types = NetworkTypes()
+    started = time.perf_counter()
+    with db.read() as conn:
+        types.refresh(conn)
+    reload = time.perf_counter() - started
+    db.dispose()
+    print(
+        f"{backend}: imported {rows} rows in {our_time:.2f} s; one raw executemany of the same "
+        f"rows {ceiling:.2f} s (the import at {ceiling / our_time:.2f} of the ceiling); "
+        f"in-memory reload of {len(types)} typed ASes {reload:.2f} s"
+    )
+    return types
+
+
+def _per_hit(classify: Any, numbers: list[int], name: str) -> float:
+    started = time.perf_counter()
+    for number in numbers:
+        classify(number, name)
+    return 1e6 * (time.perf_counter() - started) / len(numbers)
+
+
+def _time_lookups(types: Any) -> None:
+    """Per hit: an imported AS (a dictionary lookup: the ceiling is a plain dict.get) and an
+    AS no source types (the keyword rules, one alternation per kind)."""
+    from openfeeder.identify.asn import AsnClassifier
+
+    classifier = AsnClassifier.bundled(types)
+    typed = [n for n in range(1, SCALE_ASES + 1) if types.get(n) is not None]
+    untyped = [n for n in range(1, SCALE_ASES + 1) if types.get(n) is None]
+    hits_typed = [typed[(n * 7919) % len(typed)] for n in range(200_000)]
+    hits_untyped = [untyped[(n * 7919) % len(untyped)] for n in range(200_000)]
+    plain = dict.fromkeys(typed, "hosting")
+    ceiling = _per_hit(lambda number, _name: plain.get(number), hits_typed, "")
+    imported = _per_hit(classifier.classify, hits_typed, "Network Ltd")
+    keywords = _per_hit(classifier.classify, hits_untyped, "Nordic Network Ltd")
+    print(
+        f"classify, imported AS: {imported:.2f} µs per hit; a plain dict.get {ceiling:.2f} µs "
+        f"(at {ceiling / imported:.2f} of it); an AS no source types (keyword rules): "
+        f"{keywords:.2f} µs per hit"
+    )
+
+
+def scale(postgres: str | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="networks-scale-") as tmp:
+        directory = Path(tmp)
+        files = _scale_files(directory)
+        types = _time_imports("sqlite", f"sqlite:///{directory / 'scale.db'}", files)
+        if postgres:
+            _time_imports("postgresql", postgres, files)
+    _time_lookups(types)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
     parser.add_argument("--misses", type=int, default=0, help="Show up to N misses per label.")
+    parser.add_argument("--scale", action="store_true", help="Time imports and lookups.")
+    parser.add_argument("--postgres", help="With --scale: also this PostgreSQL database.")
     args = parser.parse_args()
+    if args.scale:
+        scale(args.postgres)
+        return
     if not args.data.exists():
         sys.exit(f"no realnet-dev sample at {args.data}")
     result = run(args.data)

@@ -45,7 +45,7 @@ NEVER_LEADS = [  # (IP, drop reason, part of the reason in words)
     ("52.1.2.3", "hosting", "AS16509 is listed as hosting"),
     ("85.76.1.1", "isp", "its name contains 'Broadband'"),
     ("85.77.1.1", "mobile", "its name contains 'Wireless'"),
-    ("85.78.1.1", "hosting", "a hosting network (its name contains 'Hosting')"),
+    ("85.78.1.1", "hosting", "a hosting network (its name contains 'Cloud')"),
 ]
 
 

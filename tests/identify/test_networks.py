@@ -234,7 +234,7 @@ def test_the_classification_order(db: Database, tmp_path: Path) -> None:
     )
     assert classify(64999, "Fjord Cloud Hosting")[:3] == (
         "hosting",
-        "its name contains 'Hosting'",
+        "its name contains 'Cloud'",  # the first telling word
         False,
     )
     assert classify(64999, "Quiet Name Ltd")[:3] == ("unknown", "no sign of its type", False)
@@ -448,3 +448,12 @@ def test_a_failed_download_imports_nothing(
         importer.update(db, download_settings(settings, base))
     with db.read() as conn:
         assert [row.source for row in store.all_rows(conn)] == ["override"]
+
+
+def test_keyword_rules_are_lower_case_and_reasons_keep_the_names_case() -> None:
+    with pytest.raises(ValueError, match="lower case"):
+        AsnClassifier.from_toml("[keywords]\nisp = ['\\bTelecom']\n")
+    found = AsnClassifier.from_toml("[keywords]\nisp = ['\\btelecom']\n").classify(
+        None, "NORDIC TELECOM OY"
+    )
+    assert found[:3] == ("isp", "its name contains 'TELECOM'", False)

@@ -166,7 +166,7 @@ class NetworkTypes:
             version = networks_store.version(conn)
             if version == self._version:
                 return False
-            self.load(networks_store.all_rows(conn))
+            self.load(networks_store.typed_rows(conn))
             self._version = version
             return True
 
@@ -183,7 +183,13 @@ class AsnClassifier:
         imported: NetworkTypes | None = None,
     ) -> None:
         self._by_number = dict(by_number)
-        self._keywords = {kind: list(keywords.get(kind, [])) for kind in _KEYWORD_ORDER}
+        # One alternation per kind, searched in the lower-cased name: a name is scanned once
+        # per kind, not once per pattern, and without IGNORECASE (each about 3 times faster).
+        self._keywords = [
+            (kind, re.compile("|".join(f"(?:{p.pattern})" for p in patterns)))
+            for kind in _KEYWORD_ORDER
+            if (patterns := keywords.get(kind))
+        ]
         self.imported = imported
 
     @classmethod
@@ -199,7 +205,7 @@ class AsnClassifier:
             for number in numbers:
                 by_number[int(number)] = _kind(kind)
         keywords = {
-            _kind(kind): [re.compile(pattern, re.IGNORECASE) for pattern in patterns]
+            _kind(kind): [_keyword(pattern) for pattern in patterns]
             for kind, patterns in data.get("keywords", {}).items()
         }
         return cls(by_number, keywords, imported)
@@ -217,12 +223,25 @@ class AsnClassifier:
         if declared in TYPED_KINDS:
             return Classification(_kind(declared), f"the ASN database types it {declared}", True)
         if organization:
-            for kind in _KEYWORD_ORDER:
-                for pattern in self._keywords[kind]:
-                    if found_word := pattern.search(organization):
-                        why = f"its name contains {found_word.group(0)!r}"
-                        return Classification(kind, why, False)
+            lowered = organization.lower()
+            for kind, pattern in self._keywords:
+                if found_word := pattern.search(lowered):
+                    # The word as the name writes it (lower() keeps the length but for a few
+                    # letters such as "İ").
+                    word = (
+                        organization[found_word.start() : found_word.end()]
+                        if len(lowered) == len(organization)
+                        else found_word.group(0)
+                    )
+                    return Classification(kind, f"its name contains {word!r}", False)
         return Classification("unknown", "no sign of its type", False)
+
+
+def _keyword(pattern: str) -> re.Pattern[str]:
+    # Names are lower-cased before the rules are searched, so a rule must be lower case too.
+    if pattern != pattern.lower():
+        raise ValueError(f"keyword rule {pattern!r} must be written in lower case")
+    return re.compile(pattern)
 
 
 def _kind(value: str) -> AsnKind:

@@ -291,7 +291,7 @@ def import_parsed(
                 kind = row.kind or "untyped"
                 result.kinds[kind] = result.kinds.get(kind, 0) + 1
         changed = {row.asn for _origin, rows in parsed.values() for row in rows if row.kind}
-        result.conflicts, result.conflict_examples = _conflicts(store.all_rows(conn), changed)
+        result.conflicts, result.conflict_examples = _conflicts(store.typed_rows(conn), changed)
     return result
 
 

@@ -57,6 +57,14 @@ def all_rows(conn: sa.Connection) -> list[NetworkRow]:
     return [_row(values) for values in conn.execute(sa.select(*_COLUMNS))]
 
 
+def typed_rows(conn: sa.Connection) -> list[NetworkRow]:
+    """The rows that type an AS or give its domain: what the classifier decides from (the
+    names-only rows of bgp.tools' asns.csv are most of the table and decide nothing)."""
+    c = t.network_types.c
+    query = sa.select(*_COLUMNS).where(sa.or_(c.kind.is_not(None), c.domain.is_not(None)))
+    return [_row(values) for values in conn.execute(query)]
+
+
 def rows_for(conn: sa.Connection, asn: int) -> list[NetworkRow]:
     query = (
         sa.select(*_COLUMNS).where(t.network_types.c.asn == asn).order_by(t.network_types.c.source)
