@@ -103,7 +103,8 @@ def loaded(db: Database) -> AsnClassifier:
 
 def test_every_format_imports_and_classifies(db: Database, tmp_path: Path) -> None:
     import_everything(db, tmp_path)
-    classify = loaded(db).classify
+    classifier = loaded(db)
+    classify = classifier.classify
     expected = {
         64500: ("hosting", "bgp.tools tags AS64500 vpsh"),
         64510: ("isp", "bgp.tools tags AS64510 dsl"),
@@ -131,6 +132,9 @@ def test_every_format_imports_and_classifies(db: Database, tmp_path: Path) -> No
     )
     globex = classify(64520, "Globex Corporation")
     assert (globex.kind, globex.domain) == ("business", "globex.example")
+    # The websites of never-lead networks, for reverse DNS's list of ISP and hosting domains.
+    assert classifier.imported is not None
+    assert classifier.imported.never_lead_domains == frozenset({"stream.example"})
     # asns.csv and a PeeringDB type openfeeder does not map name a network without typing it.
     for number in (64550, 64564):
         assert classify(number, "Quiet Name Ltd").kind == "unknown"

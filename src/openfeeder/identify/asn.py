@@ -139,6 +139,7 @@ class NetworkTypes:
         self._clock = clock
         self._interval = interval
         self._decided: dict[int, Classification] = {}
+        self._never_lead_domains: frozenset[str] = frozenset()
         self._version: datetime | None = None
         self._checked_at: datetime | None = None
         self._lock = threading.Lock()
@@ -154,7 +155,16 @@ class NetworkTypes:
         for row in rows:
             by_asn.setdefault(row.asn, []).append(row)
         decided = {asn: found for asn, group in by_asn.items() if (found := decide(group))}
+        self._never_lead_domains = frozenset(
+            found.domain for found in decided.values() if found.domain and found.kind in NEVER_LEADS
+        )
         self._decided = decided
+
+    @property
+    def never_lead_domains(self) -> frozenset[str]:
+        """The websites' domains (PeeringDB's) of networks imported as isp, mobile or hosting:
+        host names under them are an ISP's or a host's, never a company's."""
+        return self._never_lead_domains
 
     def refresh(self, conn: sa.Connection) -> bool:
         """Reload when the store's version moved; True when it did."""
