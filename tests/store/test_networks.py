@@ -17,13 +17,13 @@ def rows(source: str, count: int, kind: str | None = "hosting") -> list[store.Ne
 
 def test_a_source_is_replaced_whole(db: Database) -> None:
     with db.read() as conn:
-        assert store.version(conn) is None
+        assert store.version(conn) == (None, 0, 0)
     with db.write() as conn:
         store.replace_source(conn, "bgptools:vpsh", "vpsh.csv", rows("bgptools:vpsh", 30_000), AT)
         store.replace_source(conn, "bgptools:asns", "asns.csv", rows("bgptools:asns", 5, None), AT)
     with db.read() as conn:
         assert len(store.all_rows(conn)) == 30_005
-        assert store.version(conn) == AT
+        assert store.version(conn) == (AT, 2, 30_005)
         assert {(s.source, s.rows) for s in store.sources(conn)} == {
             ("bgptools:vpsh", 30_000),
             ("bgptools:asns", 5),
@@ -33,7 +33,7 @@ def test_a_source_is_replaced_whole(db: Database) -> None:
         store.replace_source(conn, "bgptools:vpsh", "vpsh.csv", rows("bgptools:vpsh", 2), later)
     with db.read() as conn:
         assert len(store.all_rows(conn)) == 7
-        assert store.version(conn) == later
+        assert store.version(conn) == (later, 2, 7)
         assert [row.source for row in store.rows_for(conn, 64512)] == [
             "bgptools:asns",
             "bgptools:vpsh",
@@ -49,10 +49,10 @@ def test_overrides_sit_beside_the_sources_and_move_the_version(db: Database) -> 
     with db.read() as conn:
         kinds = {row.source: row.kind for row in store.rows_for(conn, 64512)}
         assert kinds == {"peeringdb": "hosting", "override": "education"}
-        assert store.version(conn) == AT + timedelta(minutes=2)
+        assert store.version(conn)[0] == AT + timedelta(minutes=2)
     with db.write() as conn:
         assert store.unset_override(conn, 64512, AT + timedelta(minutes=3))
         assert not store.unset_override(conn, 64512, AT + timedelta(minutes=4))
     with db.read() as conn:
         assert [row.source for row in store.rows_for(conn, 64512)] == ["peeringdb"]
-        assert store.version(conn) == AT + timedelta(minutes=3)
+        assert store.version(conn) == (AT + timedelta(minutes=3), 2, 1)

@@ -140,7 +140,7 @@ class NetworkTypes:
         self._interval = interval
         self._decided: dict[int, Classification] = {}
         self._never_lead_domains: frozenset[str] = frozenset()
-        self._version: datetime | None = None
+        self._version: tuple[datetime | None, int, int] = (None, 0, 0)  # an empty store
         self._checked_at: datetime | None = None
         self._lock = threading.Lock()
 

@@ -72,9 +72,16 @@ def rows_for(conn: sa.Connection, asn: int) -> list[NetworkRow]:
     return [_row(values) for values in conn.execute(query)]
 
 
-def version(conn: sa.Connection) -> datetime | None:
-    """When any source last changed; None when nothing was ever imported."""
-    return conn.execute(sa.select(sa.func.max(t.network_sources.c.imported_at))).scalar()
+def version(conn: sa.Connection) -> tuple[datetime | None, int, int]:
+    """What changes whenever any source does: the newest import time, the number of sources
+    and their rows (one small table, so a cheap question to ask every minute)."""
+    c = t.network_sources.c
+    newest, count, rows = conn.execute(
+        sa.select(
+            sa.func.max(c.imported_at), sa.func.count(), sa.func.coalesce(sa.func.sum(c.rows), 0)
+        )
+    ).one()
+    return newest, int(count), int(rows)
 
 
 def sources(conn: sa.Connection) -> list[SourceInfo]:
