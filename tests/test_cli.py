@@ -592,3 +592,29 @@ def test_the_cli_offers_every_network_kind() -> None:
     from openfeeder.identify.asn import TYPED_KINDS
 
     assert _NETWORK_KINDS == TYPED_KINDS
+
+
+def test_networks_update_downloads_and_imports(database_url: str) -> None:
+    from openfeeder.identify.networks import BGPTOOLS_TAGS
+    from tests.support.identify import Upstream, upstream_server
+
+    upstream = Upstream({f"/tags/{tag}.csv": (200, b"", 0.0) for tag in BGPTOOLS_TAGS})
+    upstream.files["/tags/vpsh.csv"] = (200, b"AS64500,Fjord\n", 0.0)
+    upstream.files["/asns.csv"] = (200, b"asn,name,class,cc\nAS64560,Transit Oy,Carrier,FI\n", 0.0)
+    upstream.files["/datacenters.txt"] = (200, b"AS64570\nAS64571\n", 0.0)
+    with upstream_server(upstream) as base:
+        env = {
+            "OPENFEEDER_NETWORKS_BGPTOOLS_ASNS_URL": f"{base}/asns.csv",
+            "OPENFEEDER_NETWORKS_BGPTOOLS_TAGS_URL": f"{base}/tags/{{tag}}.csv",
+            "OPENFEEDER_NETWORKS_PEERINGDB_URL": "",
+            "OPENFEEDER_NETWORKS_HOSTING_LISTS": f"datacenters={base}/datacenters.txt",
+            "OPENFEEDER_NETWORKS_USER_AGENT": "acme-openfeeder (ops@acme.example)",
+        }
+        result = run(database_url, "networks", "update", "--json", **env)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["sources"]["list:datacenters"] == 2
+        upstream.files["/asns.csv"] = (500, b"oops", 0.0)
+        line = fails(database_url, "networks", "update", **env)
+    assert line == f"Error: {base}/asns.csv: HTTP 500"
+    assert set(upstream.agents) == {"acme-openfeeder (ops@acme.example)"}
+    assert "peeringdb" not in ok(database_url, "networks", "show", "AS64560")

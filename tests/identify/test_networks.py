@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +24,13 @@ from openfeeder.identify.mmdb import AsnEntry, write_asn_mmdb
 from openfeeder.identify.ranges import parse_ip
 from openfeeder.store import networks as store
 from openfeeder.store.db import Database
-from tests.support.identify import add_company, identify, identify_settings
+from tests.support.identify import (
+    Upstream,
+    add_company,
+    identify,
+    identify_settings,
+    upstream_server,
+)
 
 AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -360,43 +362,6 @@ def identifier_and(settings: Settings, path: Path) -> Iterator[Any]:
 # --- downloads -------------------------------------------------------------------------------
 
 
-@dataclass
-class Upstream:
-    """Files by path: (status, body, seconds to wait); and the User-Agents seen."""
-
-    files: dict[str, tuple[int, bytes, float]] = field(default_factory=dict)
-    agents: list[str] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def upstream_server(upstream: Upstream) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            upstream.agents.append(self.headers.get("User-Agent", ""))
-            status, body, delay = upstream.files.get(self.path, (404, b"not found", 0.0))
-            if delay:
-                time.sleep(delay)
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 def download_settings(settings: Settings, base: str) -> Settings:
     return settings.model_copy(
         update={
@@ -441,6 +406,7 @@ def test_update_downloads_every_source_with_the_user_agent(
         ({"/api/net": (200, b"<html>", 0.0)}, "not JSON"),
         ({"/tags/dsl.csv": (200, b"<html>", 0.0)}, "is not an AS number"),
         ({"/asns.csv": (200, b"", 2.0)}, "timed out"),
+        ({"/datacenters.txt": (200, b"AS64570\n", -1.0)}, "RemoteProtocolError"),
     ],
 )
 def test_a_failed_download_imports_nothing(
