@@ -757,3 +757,111 @@ def test_serve_and_worker_download_the_databases_on_their_schedule(
         process.stop()
     assert sorted(installed_files(tmp_path)) == ["dbip-asn-lite.mmdb", "dbip-city-lite.mmdb"]
     assert files.paths() == [this_month("asn"), this_month("city")]
+
+
+# --- networks --------------------------------------------------------------------------------
+
+
+def test_networks_import_set_show_unset(database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "vpsh.csv").write_text('AS64500,"Fjord Servers"\nAS64501,Acme Oy\n')
+    (tmp_path / "corp.csv").write_text("AS64501,Acme Oy\n")
+    out = ok(database_url, "networks", "import", "--source", "bgptools-tags",
+             str(tmp_path / "vpsh.csv"), str(tmp_path / "corp.csv"))  # fmt: skip
+    assert "bgptools:vpsh: 2 AS numbers" in out
+    assert "1 AS numbers on which sources disagree." in out
+    (tmp_path / "dc.txt").write_text("# hosting\nAS64502\n")
+    imported = ok_json(database_url, "networks", "import", "--source", "list", "--kind",
+                       "hosting", str(tmp_path / "dc.txt"))  # fmt: skip
+    assert (imported["sources"], imported["rows"]) == ({"list:dc": 1}, 1)
+
+    shown = ok(database_url, "networks", "show", "AS64501")
+    assert "bgptools:corp" in shown
+    assert "bgptools:vpsh" in shown
+    assert "Decision: hosting (bgp.tools tags AS64501 vpsh, over bgp.tools tags" in shown
+    assert ok(database_url, "networks", "set", "as64501", "business") == (
+        "AS64501 is business (operator override).\n"
+    )
+    view = ok_json(database_url, "networks", "show", "64501")
+    assert (view["kind"], view["why"], view["evidence"]) == (
+        "business",
+        "the operator set AS64501 to business",
+        True,
+    )
+    assert {row["source"] for row in view["sources"]} == {
+        "bgptools:corp",
+        "bgptools:vpsh",
+        "override",
+    }
+    ok(database_url, "networks", "unset", "AS64501")
+    assert fails(database_url, "networks", "unset", "AS64501") == (
+        "Error: AS64501 has no operator override"
+    )
+    nothing = ok_json(database_url, "networks", "show", "AS64999")
+    assert (nothing["sources"], nothing["kind"]) == ([], "unknown")
+
+
+def test_networks_bad_input(database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "bad.txt").write_text("AS1\nnonsense\n")
+    assert "line 2: 'nonsense' is not an AS number" in fails(
+        database_url, "networks", "import", "--source", "list", "--kind", "hosting",
+        str(tmp_path / "bad.txt"),
+    )  # fmt: skip
+    assert "--kind" in fails(
+        database_url, "networks", "import", "--source", "list", str(tmp_path / "bad.txt"), code=2
+    )
+    assert "cannot read" in fails(
+        database_url, "networks", "import", "--source", "peeringdb", str(tmp_path / "no.json")
+    )
+    assert "not an AS number" in fails(database_url, "networks", "show", "ASX", code=2)
+    assert "not an AS number" in fails(database_url, "networks", "set", "x", "isp", code=2)
+    assert "'unknown' is not one of" in fails(
+        database_url, "networks", "set", "AS1", "unknown", code=2
+    )
+    nothing = ok_json(database_url, "networks", "show", "AS1")
+    assert nothing["sources"] == []
+
+
+def test_networks_update_with_nothing_configured(database_url: str) -> None:
+    line = fails(
+        database_url,
+        "networks",
+        "update",
+        OPENFEEDER_NETWORKS_BGPTOOLS_ASNS_URL="",
+        OPENFEEDER_NETWORKS_BGPTOOLS_TAGS_URL="",
+        OPENFEEDER_NETWORKS_PEERINGDB_URL="",
+        OPENFEEDER_NETWORKS_HOSTING_LISTS="[]",
+    )
+    assert line == "Error: no network-type source is configured (OPENFEEDER_NETWORKS_*)"
+
+
+def test_the_cli_offers_every_network_kind() -> None:
+    from openfeeder.cli import _NETWORK_KINDS
+    from openfeeder.identify.asn import TYPED_KINDS
+
+    assert _NETWORK_KINDS == TYPED_KINDS
+
+
+def test_networks_update_downloads_and_imports(database_url: str) -> None:
+    from openfeeder.identify.networks import BGPTOOLS_TAGS
+    from tests.support.identify import Upstream, upstream_server
+
+    upstream = Upstream({f"/tags/{tag}.csv": (200, b"", 0.0) for tag in BGPTOOLS_TAGS})
+    upstream.files["/tags/vpsh.csv"] = (200, b"AS64500,Fjord\n", 0.0)
+    upstream.files["/asns.csv"] = (200, b"asn,name,class,cc\nAS64560,Transit Oy,Carrier,FI\n", 0.0)
+    upstream.files["/datacenters.txt"] = (200, b"AS64570\nAS64571\n", 0.0)
+    with upstream_server(upstream) as base:
+        env = {
+            "OPENFEEDER_NETWORKS_BGPTOOLS_ASNS_URL": f"{base}/asns.csv",
+            "OPENFEEDER_NETWORKS_BGPTOOLS_TAGS_URL": f"{base}/tags/{{tag}}.csv",
+            "OPENFEEDER_NETWORKS_PEERINGDB_URL": "",
+            "OPENFEEDER_NETWORKS_HOSTING_LISTS": f"datacenters={base}/datacenters.txt",
+            "OPENFEEDER_NETWORKS_USER_AGENT": "acme-openfeeder (ops@acme.example)",
+        }
+        result = run(database_url, "networks", "update", "--json", **env)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["sources"]["list:datacenters"] == 2
+        upstream.files["/asns.csv"] = (500, b"oops", 0.0)
+        line = fails(database_url, "networks", "update", **env)
+    assert line == f"Error: {base}/asns.csv: HTTP 500"
+    assert set(upstream.agents) == {"acme-openfeeder (ops@acme.example)"}
+    assert "peeringdb" not in ok(database_url, "networks", "show", "AS64560")

@@ -577,3 +577,144 @@ def geoip_status(ctx: click.Context, as_json: bool) -> None:
         else:
             state = f"{row['database_type']}, built {row['built'][:10]}"
         click.echo(f"{row['kind']:<5} {row['path']}: {state}")
+
+
+# --- networks: network types from public sources and the operator's overrides ---------------
+
+
+# The kinds a source or the operator can give a network (identify.asn.TYPED_KINDS; a test
+# keeps the two equal, so that --help needs no import of the classifier).
+_NETWORK_KINDS = ("isp", "mobile", "hosting", "education", "government", "business")
+
+
+@main.group()
+def networks() -> None:
+    """Network types by AS number (ISP, mobile, hosting, business, education, government)
+    from bgp.tools, PeeringDB and AS lists, and the operator's overrides."""
+
+
+def _as_number(value: str) -> int:
+    from openfeeder.identify.asn import parse_asn
+
+    number = parse_asn(value)
+    if number is None:
+        raise click.BadParameter(f"{value!r} is not an AS number (e.g. AS64500)")
+    return number
+
+
+def _echo_import(result: Any, as_json: bool) -> None:
+    if as_json:
+        _echo_json(asdict(result) | {"rows": result.rows})
+        return
+    for source, rows in result.sources.items():
+        click.echo(f"{source}: {rows} AS numbers")
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(result.kinds.items()))
+    click.echo(f"Imported {result.rows} AS numbers ({kinds or 'none'}).")
+    click.echo(f"{result.conflicts} AS numbers on which sources disagree.")
+    for example in result.conflict_examples:
+        click.echo(f"  {example}")
+
+
+@networks.command("import")
+@click.option(
+    "--source",
+    "source",
+    required=True,
+    type=click.Choice(["bgptools-tags", "bgptools-asns", "peeringdb", "list"]),
+    help="The files' format: bgp.tools tag files (named after the tag, e.g. vpsh.csv), "
+    "bgp.tools asns.csv, PeeringDB network objects (JSON), or a plain AS-number list.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(_NETWORK_KINDS),
+    help="What the networks of a plain list are (--source list).",
+)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+@click.pass_context
+def networks_import(
+    ctx: click.Context, source: str, kind: str | None, files: tuple[Path, ...], as_json: bool
+) -> None:
+    """Import network types from files; each source's earlier data is replaced."""
+    from openfeeder.identify import networks as importer
+
+    if source == "list" and kind is None:
+        raise click.UsageError("--source list needs --kind (e.g. --kind hosting)")
+    with _database(_settings(ctx)) as db:
+        result = importer.import_files(db, source, list(files), kind=kind)  # type: ignore[arg-type]
+    _echo_import(result, as_json)
+
+
+@networks.command("update")
+@json_option
+@click.pass_context
+def networks_update(ctx: click.Context, as_json: bool) -> None:
+    """Download every configured source (OPENFEEDER_NETWORKS_*) and import them together."""
+    from openfeeder.identify import networks as importer
+
+    settings = _settings(ctx)
+    with _database(settings) as db:
+        result = importer.update(db, settings)
+    _echo_import(result, as_json)
+
+
+@networks.command("set")
+@click.argument("asn", metavar="ASN")
+@click.argument(
+    "kind",
+    metavar="KIND",
+    type=click.Choice(_NETWORK_KINDS),
+)
+@click.pass_context
+def networks_set(ctx: click.Context, asn: str, kind: str) -> None:
+    """Set an AS's type (e.g. AS64500 business); it wins over every source."""
+    from openfeeder.identify import networks as importer
+
+    number = _as_number(asn)
+    with _database(_settings(ctx)) as db:
+        importer.set_override(db, number, kind)
+    click.echo(f"AS{number} is {kind} (operator override).")
+
+
+@networks.command("unset")
+@click.argument("asn", metavar="ASN")
+@click.pass_context
+def networks_unset(ctx: click.Context, asn: str) -> None:
+    """Remove the operator's type of an AS."""
+    from openfeeder.identify import networks as importer
+
+    number = _as_number(asn)
+    with _database(_settings(ctx)) as db:
+        removed = importer.unset_override(db, number)
+    if not removed:
+        raise click.ClickException(f"AS{number} has no operator override")
+    click.echo(f"AS{number} has no operator override any more.")
+
+
+@networks.command("show")
+@click.argument("asn", metavar="ASN")
+@json_option
+@click.pass_context
+def networks_show(ctx: click.Context, asn: str, as_json: bool) -> None:
+    """Every source's view of an AS and the type the classifier gives it."""
+    from openfeeder.identify import networks as importer
+
+    number = _as_number(asn)
+    with _database(_settings(ctx)) as db:
+        view = importer.show(db, number)
+    decision: dict[str, Any] = {
+        "kind": view.decision.kind,
+        "why": view.decision.why,
+        "evidence": view.decision.evidence,
+    }
+    if as_json:
+        _echo_json({"asn": number, "sources": [asdict(row) for row in view.rows], **decision})
+        return
+    click.echo(f"AS{number}")
+    if not view.rows:
+        click.echo("  no source names it")
+    for row in view.rows:
+        said = row.kind or "untyped"
+        extra = " ".join(part for part in (row.detail, row.name, row.domain) if part)
+        click.echo(f"  {row.source:<24} {said:<11} {extra}".rstrip())
+    click.echo(f"Decision: {view.decision.kind} ({view.decision.why})")

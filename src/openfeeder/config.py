@@ -34,6 +34,17 @@ def _is_name_server(text: str) -> bool:
     return bool(host and _HOST.fullmatch(host) and valid_port)
 
 
+# The MIT-licensed public datacenter/hosting AS lists `openfeeder networks update` downloads.
+DEFAULT_HOSTING_LISTS = (
+    "x4bnet-datacenter=https://raw.githubusercontent.com/X4BNet/lists_vpn/main/input/datacenter/ASN.txt",
+    "brianhama-bad-asn=https://raw.githubusercontent.com/brianhama/bad-asn-list/master/bad-asn-list.csv",
+)
+PEERINGDB_NETS_URL = (
+    "https://www.peeringdb.com/api/net?fields=asn,name,info_type,info_types,website"
+)
+DEFAULT_NETWORKS_USER_AGENT = "openfeeder-networks/1 (self-hosted openfeeder network-type updater)"
+
+
 class Settings(BaseSettings):
     """Process-wide settings; build one with ``Settings()`` and pass it down explicitly."""
 
@@ -166,6 +177,33 @@ class Settings(BaseSettings):
     websites_per_batch: int = Field(
         default=8, ge=1, description="Company websites fetched at most per pipeline batch."
     )
+    # --- network types from public sources (`openfeeder networks update`) ---
+    networks_bgptools_asns_url: str | None = Field(
+        default="https://bgp.tools/asns.csv",
+        description="bgp.tools' asns.csv (asn,name,class,cc); unset to skip.",
+    )
+    networks_bgptools_tags_url: str | None = Field(
+        default="https://bgp.tools/tags/{tag}.csv",
+        description="bgp.tools' tag files, a URL template with {tag}; unset to skip.",
+    )
+    networks_peeringdb_url: str | None = Field(
+        default=None,
+        description="PeeringDB's network objects (its API, JSON), e.g. "
+        f"{PEERINGDB_NETS_URL}; unset (the default) skips it: PeeringDB's AUP allows bulk "
+        "downloads only for Internet operational purposes.",
+    )
+    networks_hosting_lists: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_HOSTING_LISTS),
+        description="Hosting AS-number lists as NAME=URL (JSON list or comma-separated).",
+    )
+    networks_user_agent: str = Field(
+        default=DEFAULT_NETWORKS_USER_AGENT,
+        description="User-Agent of network-type downloads; bgp.tools asks for one that names "
+        "the install and a contact.",
+    )
+    networks_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds one network-type download may take."
+    )
     truncate_ips: bool = Field(
         default=False,
         description="Truncate stored hit IPs (IPv4 /24, IPv6 /48) once identification is done.",
@@ -194,7 +232,7 @@ class Settings(BaseSettings):
         "for the tracker's throughput (BENCHMARKS.md).",
     )
 
-    @field_validator("trusted_proxies", "dns_servers", mode="before")
+    @field_validator("trusted_proxies", "dns_servers", "networks_hosting_lists", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -229,6 +267,15 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else None
+
+    @field_validator("networks_hosting_lists")
+    @classmethod
+    def _named_urls(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            name, _, url = entry.partition("=")
+            if not name.strip() or not url.strip().startswith(("http://", "https://")):
+                raise ValueError(f"{entry!r} is not NAME=http(s)://URL")
+        return value
 
     @field_validator("enrichment_url")
     @classmethod

@@ -154,7 +154,14 @@ def provider_server(provider: Provider) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with serve_http(Handler) as url:
+        yield url
+
+
+@contextmanager
+def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` on a free port of 127.0.0.1, in a thread; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -221,18 +228,40 @@ def website_server(sites: Websites) -> Iterator[int]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_http(Handler) as url:
+        yield int(url.rsplit(":", 1)[1])
+
+
+@dataclass
+class Upstream:
+    """Files by path: (status, body, seconds to wait; negative: promise more bytes than are
+    sent and hang up, an interrupted download); and the User-Agents seen."""
+
+    files: dict[str, tuple[int, bytes, float]] = field(default_factory=dict)
+    agents: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def upstream_server(upstream: Upstream) -> Iterator[str]:
+    """Files over HTTP on a free port of 127.0.0.1, as the network-type sources serve them."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            upstream.agents.append(self.headers.get("User-Agent", ""))
+            status, body, delay = upstream.files.get(self.path, (404, b"not found", 0.0))
+            if delay > 0:
+                time.sleep(delay)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body) + (1000 if delay < 0 else 0)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with serve_http(Handler) as url:
+        yield url
 
 
 def identify_settings(settings: Settings, **changes: Any) -> Settings:

@@ -68,10 +68,12 @@ class Identifier:
         discover: bool = False,
         website: WebsiteFetcher | None = None,
         websites_per_batch: int = WEBSITES_PER_BATCH,
+        network_types: asn_.NetworkTypes | None = None,
         clock: Clock = SYSTEM_CLOCK,
         concurrency: int = CONCURRENCY,
     ) -> None:
         self._asn = asn
+        self._network_types = network_types
         self._geo = geo
         self._rdns = rdns
         self._suffixes = rdns_.PublicSuffixes() if rdns is not None else None
@@ -232,6 +234,10 @@ class Identifier:
         discovery is on) to a company discovered from the network."""
         if self._asn is None:
             return {}
+        if self._network_types is not None and self._network_types.refresh(conn):
+            if self._operators is not None:
+                # Host names under an ISP's or a host's website domain are never a company's.
+                self._operators.extend(self._network_types.never_lead_domains)
         out: dict[str, Match | Drop] = {}
         mappable: dict[str, asn_.AsnRecord] = {}
         for ip, address in addresses.items():
@@ -293,9 +299,11 @@ def _reverse_dns(settings: Settings) -> rdns_.ReverseDns | None:
 def make_identifier(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Identifier:
     """The identifier the settings describe: each resolver present when configured."""
     opened: list[AsnLookup | Locator] = []
+    # The imported network types, loaded from the store on the first batch and kept fresh.
+    network_types = asn_.NetworkTypes(clock=clock)
     try:
         # The configured files, else the downloaded ones; a replaced file is reopened.
-        asn = reloading.open_asn(settings)
+        asn = reloading.open_asn(settings, asn_.AsnClassifier.bundled(network_types))
         opened.append(asn)
         geo = reloading.open_city(settings)
         opened.append(geo)
@@ -329,5 +337,6 @@ def make_identifier(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Ident
         discover=settings.discover_companies,
         website=website,
         websites_per_batch=settings.websites_per_batch,
+        network_types=network_types,
         clock=clock,
     )

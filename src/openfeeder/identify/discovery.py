@@ -167,9 +167,9 @@ class NetworkDomains:
             return f"{domain} is a known network operator's domain"
         if self._classifier is not None:
             label = re.sub(r"[-_]+", " ", domain.split(".", 1)[0])
-            kind, why, _evidence = self._classifier.classify(None, label)
-            if kind in NEVER_LEADS:
-                return f"{domain} looks like a {kind} operator's ({why})"
+            found = self._classifier.classify(None, label)
+            if found.kind in NEVER_LEADS:
+                return f"{domain} looks like a {found.kind} operator's ({found.why})"
         return None
 
 

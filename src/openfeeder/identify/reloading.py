@@ -22,7 +22,7 @@ from typing import Generic, Protocol, TypeVar
 from openfeeder.config import Settings
 from openfeeder.domain.errors import OpenfeederError
 from openfeeder.domain.models import Location
-from openfeeder.identify.asn import AsnDatabase, AsnRecord
+from openfeeder.identify.asn import AsnClassifier, AsnDatabase, AsnRecord
 from openfeeder.identify.databases import database_path
 from openfeeder.identify.geo import UNKNOWN_LOCATION, CityDatabase
 from openfeeder.identify.ranges import IPAddress
@@ -177,8 +177,13 @@ class _Follower(Generic[R]):
 class ReloadingAsn(_Follower[AsnDatabase]):
     """``AsnLookup`` over a replaceable ASN database file."""
 
-    def __init__(self, path: Path, *, required: bool) -> None:
-        super().__init__(path, AsnDatabase, required=required, what="ASN")
+    def __init__(
+        self, path: Path, *, required: bool, classifier: AsnClassifier | None = None
+    ) -> None:
+        def opener(file: Path) -> AsnDatabase:
+            return AsnDatabase(file, classifier)
+
+        super().__init__(path, opener, required=required, what="ASN")
 
     def lookup(self, address: IPAddress) -> AsnRecord | None:
         return self._use(lambda database: database.lookup(address), None)
@@ -194,9 +199,14 @@ class ReloadingCity(_Follower[CityDatabase]):
         return self._use(lambda database: database.locate(address), UNKNOWN_LOCATION)
 
 
-def open_asn(settings: Settings) -> ReloadingAsn:
-    """The ASN database the settings name (which must open), else the downloaded one."""
-    return ReloadingAsn(database_path(settings, "asn"), required=settings.asn_mmdb is not None)
+def open_asn(settings: Settings, classifier: AsnClassifier | None = None) -> ReloadingAsn:
+    """The ASN database the settings name (which must open), else the downloaded one,
+    classified by ``classifier`` (default: the bundled rules alone)."""
+    return ReloadingAsn(
+        database_path(settings, "asn"),
+        required=settings.asn_mmdb is not None,
+        classifier=classifier,
+    )
 
 
 def open_city(settings: Settings) -> ReloadingCity:

@@ -380,3 +380,35 @@ pipeline_salts = sa.Table(
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("salt", sa.String(64), nullable=False),
 )
+
+# What public sources (and the operator) say an autonomous system is: one row per AS number
+# and source, so sources that disagree stay visible. ``source`` is ``override`` (the
+# operator), ``bgptools:<tag>``, ``bgptools:asns``, ``peeringdb`` or ``list:<name>``;
+# ``kind`` is NULL where the source names the AS without typing it (bgp.tools' asns.csv);
+# ``detail`` is the source's own word for it (a tag, a PeeringDB info_type, a class).
+network_types = sa.Table(
+    "network_types",
+    metadata,
+    sa.Column("asn", sa.BigInteger, primary_key=True),
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(20)),
+    sa.Column("detail", sa.String(200)),
+    sa.Column("name", sa.String(300)),
+    sa.Column("domain", sa.String(253)),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.CheckConstraint(
+        "kind in ('isp', 'mobile', 'hosting', 'education', 'government', 'business')",
+        name="kind",
+    ),
+)
+
+# One row per imported source: when it last changed (the classifier's in-memory copy reloads
+# when the newest of these moves) and how many AS numbers it holds.
+network_sources = sa.Table(
+    "network_sources",
+    metadata,
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("origin", sa.String(500), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("imported_at", Timestamp(), nullable=False),
+)
