@@ -234,10 +234,10 @@ class Identifier:
         discovery is on) to a company discovered from the network."""
         if self._asn is None:
             return {}
-        if self._network_types is not None and self._network_types.refresh(conn):
-            if self._operators is not None:
-                # Host names under an ISP's or a host's website domain are never a company's.
-                self._operators.extend(self._network_types.never_lead_domains)
+        refreshed = self._network_types is not None and self._network_types.refresh(conn)
+        if refreshed and self._operators is not None and self._network_types is not None:
+            # Host names under an ISP's or a host's website domain are never a company's.
+            self._operators.extend(self._network_types.never_lead_domains)
         out: dict[str, Match | Drop] = {}
         mappable: dict[str, asn_.AsnRecord] = {}
         for ip, address in addresses.items():
