@@ -73,20 +73,20 @@ def visitor_key(account_id: int, event: Mapping[str, Any], ip: str, user_agent: 
     return "nc:" + hashlib.sha256(material).hexdigest()[:32]
 
 
-def hit_row(hit: IncomingHit) -> dict[str, Any]:
+def hit_row(hit: IncomingHit) -> store.HitRow:
     key = visitor_key(hit.account_id, hit.event, hit.ip, hit.user_agent)
-    return {
-        "account_id": hit.account_id,
-        "client_event_id": hit.client_event_id,
-        "received_at": hit.received_at,
-        "ip": hit.ip,
-        "user_agent": hit.user_agent,
-        "accept_language": hit.accept_language,
-        "request_meta": hit.request_meta,
-        "visitor_key": key,
-        "shard": shard_of(key),
-        "payload": hit.event,
-    }
+    return (
+        hit.account_id,
+        hit.client_event_id,
+        hit.received_at,
+        hit.ip,
+        hit.user_agent,
+        hit.accept_language,
+        hit.request_meta,
+        key,
+        shard_of(key),
+        hit.event,
+    )
 
 
 @dataclass
@@ -250,12 +250,12 @@ class Ingestor:
             log.warning("hit %s not stored: %s", hit.client_event_id, _first_line(error))
             return None
 
-    def _write(self, rows: list[dict[str, Any]]) -> list[bool]:
+    def _write(self, rows: list[store.HitRow]) -> list[bool]:
         """One durable transaction; per row, whether it was new (False: a duplicate)."""
         seen: set[tuple[int, str]] = set()
         unique = []
         for row in rows:
-            key = (row["account_id"], row["client_event_id"])
+            key = (row[0], row[1])
             if key not in seen:  # a retry racing its original inside one batch
                 seen.add(key)
                 unique.append(row)
@@ -266,7 +266,7 @@ class Ingestor:
         self.metrics.batch_size.observe(len(rows))
         new: list[bool] = []
         for row in rows:
-            key = (row["account_id"], row["client_event_id"])
+            key = (row[0], row[1])
             new.append(key in inserted)
             inserted.discard(key)  # the first of repeated keys is the new one
         self.metrics.count("accepted", sum(new))
