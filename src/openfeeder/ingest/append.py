@@ -95,18 +95,29 @@ class _Waiter:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[bool]
 
-    def settle(self, outcome: bool | BaseException) -> None:
+
+Outcome = bool | BaseException
+
+
+def _settle(settled: list[tuple[asyncio.Future[bool], Outcome]]) -> None:
+    for future, outcome in settled:
+        if future.done():  # the request went away (client disconnect); the hit is stored anyway
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+def _settle_on_their_loops(waiters: Sequence[_Waiter], outcomes: Sequence[Outcome]) -> None:
+    """Resolve each waiter's future on its own event loop: one wake-up per loop and batch,
+    not one per hit (each ``call_soon_threadsafe`` writes to the loop's self-pipe)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], Outcome]]] = {}
+    for waiter, outcome in zip(waiters, outcomes, strict=True):
+        by_loop.setdefault(waiter.loop, []).append((waiter.future, outcome))
+    for loop, settled in by_loop.items():
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            self.loop.call_soon_threadsafe(_settle, self.future, outcome)
-
-
-def _settle(future: asyncio.Future[bool], outcome: bool | BaseException) -> None:
-    if future.done():  # the request went away (client disconnect); the hit is stored anyway
-        return
-    if isinstance(outcome, BaseException):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
+            loop.call_soon_threadsafe(_settle, settled)
 
 
 _STOP: Final = object()
@@ -235,13 +246,15 @@ class Ingestor:
 
     def _settle_all(self, batch: list[_Waiter], outcomes: Sequence[bool | None]) -> None:
         """Answer each waiter: new, duplicate, or (None) not stored."""
-        for waiter, outcome in zip(batch, outcomes, strict=True):
+        answers: list[Outcome] = []
+        for outcome in outcomes:
             if outcome is None:
                 self.metrics.count("unavailable")
                 # What went wrong is in our log; the browser only learns to send it again.
-                waiter.settle(IngestUnavailable("the hit could not be stored"))
+                answers.append(IngestUnavailable("the hit could not be stored"))
             else:
-                waiter.settle(outcome)
+                answers.append(outcome)
+        _settle_on_their_loops(batch, answers)
 
     def _write_alone(self, hit: IncomingHit) -> bool | None:
         try:
