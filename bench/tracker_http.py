@@ -14,7 +14,16 @@ events, as ``navigator.sendBeacon`` sends them) from 16 and 64 keep-alive connec
   (extracted with ``git archive``, run by the same interpreter), to compare in one run;
 - with ``--granian`` (when granian is installed), the ceiling and openfeeder under granian.
 
-The ratio column is hits/s over the ceiling of the same server at the same connections;
+All servers run at once and the rows take turns: each round sends every row, in table order,
+one burst of ``--hits`` new beacons at 16 connections, then at 64; ``--rounds`` rounds. A row's
+rate is the median over its bursts and its ratio the median of each round's ratio to the
+ceiling's burst of the same round, measured seconds apart — on a shared machine whose load
+drifts over minutes, rows measured one after another compare the load, not the code.
+
+The first ratio column is hits/s over the ceiling of the same server at the same connections;
+"CPU µs" is the server process's (and its children's) CPU time per acknowledged hit, from
+``/proc``, and the second ratio the ceiling's over the row's: the share of the ceiling's rate
+the row would reach were both given the same CPU, which the machine's load does not move;
 "acked, not stored" counts the hits answered 204 that the store does not hold afterwards
 (every beacon is a new event, so it must be 0).
 Every acknowledged hit is committed durably (``fsync``) before its answer; with
@@ -166,27 +175,38 @@ def extract_src(revision: str, into: Path) -> Path:
     return into / "src"
 
 
-def measure(
-    port: int, script_hash: str, hits: int, max_seconds: float
-) -> tuple[dict[int, float], int]:
-    """Hits/s at each connection count, and how many hits were acknowledged in all."""
-    from ingest_throughput import WARM_UP, beacon, send_all
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process's threads and its descendants' (granian's worker), from
+    ``/proc/<tid>/schedstat`` (nanoseconds, where ``stat`` counts 10 ms ticks)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                total += int((task / "schedstat").read_text().split()[0])
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1e9
 
-    rates = {}
-    acknowledged = 0
-    for clients in CONNECTIONS:
-        requests = [beacon(port, script_hash) for _ in range(WARM_UP + hits)]
-        _seconds, warm, _errors = asyncio.run(
-            send_all(port, requests[:WARM_UP], clients, max_seconds)
-        )
-        seconds, latencies, errors = asyncio.run(
-            send_all(port, requests[WARM_UP:], clients, max_seconds)
-        )
-        if errors:
-            print(f"  ({port}, {clients} connections) errors: {errors}")
-        rates[clients] = len(latencies) / seconds
-        acknowledged += len(warm) + len(latencies)
-    return rates, acknowledged
+
+def burst(
+    server: Server, script_hash: str, hits: int, clients: int, max_seconds: float
+) -> tuple[float, int, float]:
+    """One burst of new beacons from ``clients`` connections: hits/s, how many were
+    acknowledged, and the server's CPU seconds per acknowledged hit."""
+    from ingest_throughput import beacon, send_all
+
+    assert server.process is not None
+    requests = [beacon(server.port, script_hash) for _ in range(hits)]
+    cpu = tree_cpu(server.process.pid)
+    seconds, latencies, errors = asyncio.run(send_all(server.port, requests, clients, max_seconds))
+    cpu = tree_cpu(server.process.pid) - cpu
+    if errors:
+        print(f"  ({server.port}, {clients} connections) errors: {errors}")
+    acked = len(latencies)
+    return acked / seconds, acked, cpu / max(acked, 1)
 
 
 def commit_ms(database_url: str, account_id: int, commits: int = 40) -> float:
@@ -224,14 +244,14 @@ def stored_hits(database_url: str) -> int:
 
 def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hits", type=int, default=5_000, help="requests per row")
+    parser.add_argument("--hits", type=int, default=1_000, help="beacons per burst")
     parser.add_argument("--max-seconds", type=float, default=20.0, help="cap on each row")
     parser.add_argument("--baseline", metavar="REV", help="also measure serve of this commit")
     parser.add_argument("--granian", action="store_true", help="also measure under granian")
     parser.add_argument(
         "--data-dir", help="where the SQLite file goes (/dev/shm: fsync costs nothing)"
     )
-    parser.add_argument("--rounds", type=int, default=1, help="repeat the rows, best kept")
+    parser.add_argument("--rounds", type=int, default=7, help="bursts per row (median kept)")
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="also openfeeder on PostgreSQL")
     parser.add_argument("--access-log", action="store_true", help="also with the access log on")
     parser.add_argument(
@@ -246,7 +266,7 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
         return
 
     from export_memory import postgres_database  # the scratch database of the sibling bench
-    from ingest_throughput import create_store
+    from ingest_throughput import WARM_UP, create_store
 
     python = sys.executable
     this = str(Path(__file__).resolve())
@@ -308,37 +328,71 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
                 server = own("granian-openfeeder", {})
                 server.env = openfeeder_env(url, data_dir, server.port)
                 rows[f"granian openfeeder {store}"] = ("granian", server, url)
-        best: dict[str, dict[int, float]] = {}
-        lost: dict[str, int] = {}
+        # rates[name][connections]: one hits/s per round. Every server runs throughout and
+        # the rows take turns, a short burst each, so each round's ratio compares rates
+        # measured seconds apart (the machine's load drifts over minutes).
+        rates: dict[str, dict[int, list[float]]] = {
+            name: {c: [] for c in CONNECTIONS} for name in rows
+        }
+        cpu: dict[str, dict[int, list[float]]] = {
+            name: {c: [] for c in CONNECTIONS} for name in rows
+        }
+        acknowledged: dict[str, int] = dict.fromkeys(stores.values(), 0)
+        before = {url: stored_hits(url) for url in stores.values()}
         try:
+            for _kind, server, _url in rows.values():
+                server.start()
+            for _kind, server, url in rows.values():
+                for clients in CONNECTIONS:
+                    _rate, acked, _cpu = burst(
+                        server, script_hash, WARM_UP, clients, args.max_seconds
+                    )
+                    if url:
+                        acknowledged[url] += acked
             for _ in range(args.rounds):
-                for name, (_kind, server, url) in rows.items():
-                    before = stored_hits(url) if url else 0
-                    server.start()
-                    try:
-                        rates, acknowledged = measure(
-                            server.port, script_hash, args.hits, args.max_seconds
+                for clients in CONNECTIONS:
+                    for name, (_kind, server, url) in rows.items():
+                        rate, acked, per_hit = burst(
+                            server, script_hash, args.hits, clients, args.max_seconds
                         )
-                    finally:
-                        server.stop()
-                    if url:  # every acknowledged hit is in the store (each beacon is new)
-                        lost[name] = lost.get(name, 0) + acknowledged - (stored_hits(url) - before)
-                    previous = best.get(name, {})
-                    best[name] = {c: max(r, previous.get(c, 0.0)) for c, r in rates.items()}
+                        rates[name][clients].append(rate)
+                        cpu[name][clients].append(per_hit)
+                        if url:
+                            acknowledged[url] += acked
         finally:
-            if args.postgres:
-                postgres_database(args.postgres, scratch, create=False)
-        print(f"\nPOST /tr, {args.hits:,} beacons per row, best of {args.rounds} round(s)")
+            for _kind, server, _url in rows.values():
+                server.stop()
+        # Every beacon is a new event: each acknowledged one must be in its store.
+        lost = {
+            store: acknowledged[url] - (stored_hits(url) - before[url])
+            for store, url in stores.items()
+        }
+        if args.postgres:
+            postgres_database(args.postgres, scratch, create=False)
+        print(
+            f"\nPOST /tr, {args.rounds} rounds of {args.hits:,} beacons per row and connection "
+            "count; medians of the rounds (ratio: of each round's pair)"
+        )
         for store, ms in commit_times.items():
             print(f"one durable commit of one hit, {store}: {ms:.2f} ms (median)")
-        header = "".join(f"{f'{c} conn/s':>12}{'ratio':>7}" for c in CONNECTIONS)
-        print(f"{'server':<48}{header}{'acked, not stored':>19}")
+        for store in stores:
+            print(f"acknowledged but not stored, {store}: {lost[store]}")
+        header = "".join(
+            f"{f'{c} conn/s':>12}{'ratio':>7}{'CPU µs':>8}{'ratio':>7}" for c in CONNECTIONS
+        )
+        print(f"{'server':<48}{header}")
         for name, (kind, _server, _url) in rows.items():
-            ceiling = best[f"{kind} ceiling"]
-            cells = "".join(
-                f"{best[name][c]:>12,.0f}{best[name][c] / ceiling[c]:>7.2f}" for c in CONNECTIONS
-            )
-            print(f"{name:<48}{cells}{lost.get(name, ''):>19}")
+            top = f"{kind} ceiling"
+            cells = ""
+            for c in CONNECTIONS:
+                ratios = [r / t for r, t in zip(rates[name][c], rates[top][c], strict=True)]
+                us = statistics.median(cpu[name][c]) * 1e6
+                cpu_ratio = statistics.median(cpu[top][c]) * 1e6 / us
+                cells += (
+                    f"{statistics.median(rates[name][c]):>12,.0f}{statistics.median(ratios):>7.2f}"
+                )
+                cells += f"{us:>8.0f}{cpu_ratio:>7.2f}"
+            print(f"{name:<48}{cells}")
 
 
 if __name__ == "__main__":
