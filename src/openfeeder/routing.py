@@ -5,7 +5,7 @@ stack, so the surfaces and the OpenAPI document can speak it without importing t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -23,7 +23,8 @@ class Surface(Enum):
     DASHBOARD = "dashboard"  # /app/…: pages for people, session cookie + CSRF, no CORS
 
 
-# The surfaces the OpenAPI document describes: each of their routes says what it tells of it.
+# The surfaces the OpenAPI document describes: each of their routes says what it tells of it
+# (an ``Operation``). Tracker routes with a ``RawOperation`` are in the document too.
 DOCUMENTED = frozenset({Surface.API, Surface.DOCUMENTS})
 
 
@@ -73,6 +74,45 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Parameter:
+    """A query or header parameter of a raw operation, with its schema as the handler checks it."""
+
+    name: str
+    location: str  # "path" (then required), "query" or "header"
+    description: str
+    schema: Mapping[str, Any]
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One response of a raw operation: ``schemas`` maps each media type it can carry to its
+    schema (a component name, or an inline schema); none for an empty body. ``headers`` are
+    always sent, ``maybe_headers`` sometimes (component names, as in ``Reply.headers``)."""
+
+    status: int
+    description: str
+    schemas: Mapping[str, str | Mapping[str, Any]] | None = None
+    headers: tuple[str, ...] = ()
+    maybe_headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RawOperation:
+    """How the document describes a raw ASGI route (the tracker's), which answers no JSON:API:
+    its parameters, request body and every response are stated one by one."""
+
+    operation_id: str
+    tag: str
+    summary: str
+    answers: tuple[Answer, ...]
+    description: str | None = None
+    parameters: tuple[Parameter, ...] = ()
+    body: Mapping[str, Mapping[str, Any]] | None = None  # media type → schema; not required
+    schemas: Mapping[str, Mapping[str, Any]] | None = None  # the components its answers name
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One route. ``handler`` is called the way its surface calls handlers: API and document
     handlers get a ``Context`` and the path parameters; tracker handlers are raw ASGI apps,
@@ -85,11 +125,14 @@ class Endpoint:
     auth: Auth
     methods: tuple[str, ...] = ("GET",)
     export_limited: bool = False  # counts against the export-request limit too
-    doc: Operation | None = None  # required on the documented surfaces (API and documents)
+    # Required on the documented surfaces (API and documents); tracker routes may have one.
+    doc: Operation | RawOperation | None = None
 
     def __post_init__(self) -> None:
-        if self.surface in DOCUMENTED and self.doc is None:
+        if self.surface in DOCUMENTED and not isinstance(self.doc, Operation):
             raise TypeError(f"{self.path} is on the {self.surface.value} surface without a doc")
+        if isinstance(self.doc, RawOperation) and len(self.methods) != 1:
+            raise TypeError(f"{self.path}: a documented route declares one method")
 
     @property
     def method(self) -> str:

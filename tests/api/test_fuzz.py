@@ -38,6 +38,7 @@ def _demo_server(database_url: str, tmp_path: Path) -> tuple[ServeProcess, str]:
         # Thousands of requests a minute from one token: the limits have tests of their own.
         "OPENFEEDER_RATE_LIMIT_PER_MINUTE": "100000000",
         "OPENFEEDER_EXPORT_RATE_LIMIT_PER_MINUTE": "100000000",
+        "OPENFEEDER_TRACKER_FLOOD_PER_MINUTE": "100000000",
     }
     server = ServeProcess(env, tmp_path / "serve.log")
     command = Path(sys.executable).with_name("openfeeder")

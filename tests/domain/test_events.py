@@ -131,6 +131,20 @@ def test_each_bad_payload_is_refused_with_its_reason(expected: str, data: str) -
     assert reason(data) == expected
 
 
+def test_brackets_and_an_escaped_backslash_in_strings_are_only_text() -> None:
+    # parse skips the walk for NUL and depth when the JSON text plainly has neither; text that
+    # looks like either (brackets, a backslash before "u0000") makes it walk, and pass.
+    looks_deep = "{[" * 40
+    looks_nul = "\\u0000"  # a backslash, then "u0000": no U+0000
+    sent = event(properties={"brackets": looks_deep, "escaped": looks_nul})
+    assert "\\\\u0000" in json.dumps(sent)
+    parsed = events.parse(encode(sent))
+    assert parsed.properties == {"brackets": looks_deep, "escaped": looks_nul}
+    with pytest.raises(BadEvent, match="deeper"):
+        events.parse(encode(event(properties=_nested(33))))
+    events.parse(encode(event(properties=_nested(30))))  # within the limit, with the walk
+
+
 def test_a_script_id_other_than_the_sid_is_refused() -> None:
     data = encode(event(scriptId="AAAAAAAAAAAAAAAA"))
     assert reason(data, sid="BBBBBBBBBBBBBBBB") == "bad_script_id"

@@ -21,7 +21,7 @@ from openfeeder.domain.representation import (
     LeadAttributes,
 )
 from openfeeder.domain.resource import EXTENSION, Resource, field_names, json_schemas
-from openfeeder.routing import JSONAPI, Auth, Endpoint, Operation, Reply
+from openfeeder.routing import JSONAPI, Answer, Auth, Endpoint, Operation, RawOperation, Reply
 
 __all__ = ["JSONAPI", "openapi_document"]
 
@@ -411,11 +411,22 @@ def _headers() -> dict[str, Schema]:
         "X-RateLimit-Reset": header(
             "When the window resets: epoch seconds of the next UTC minute.", multipleOf=60
         ),
-        "Retry-After": header("Seconds until the window resets.", minimum=1),
+        "Retry-After": header("Seconds to wait before trying again.", minimum=1),
         "Location": {
             "description": "The export request's status URL.",
             "required": True,
             "schema": {"type": "string", "format": "uri"},
+        },
+        # The tracker's (raw operations): CORS for every origin, caching.
+        **{
+            name: {"description": text, "required": True, "schema": {"type": "string", **schema}}
+            for name, text, schema in (
+                ("Access-Control-Allow-Origin", "Any origin may send hits.", {"const": "*"}),
+                ("Cache-Control", "How long the answer may be kept.", {"minLength": 1}),
+                ("ETag", "The script's version, for If-None-Match.", {"minLength": 1}),
+                ("Vary", "The script is also served gzipped.", {"const": "Accept-Encoding"}),
+                ("Content-Encoding", "gzip when the client accepts it.", {"const": "gzip"}),
+            )
         },
     }
 
@@ -528,7 +539,7 @@ def _request_body(doc: Operation) -> Schema:
 def _operation(endpoint: Endpoint, components: Schema) -> Schema:
     """One operation; the parameters and documents it uses are added to ``components``."""
     doc = endpoint.doc
-    assert doc is not None, "Endpoint requires a doc on the documented surfaces"
+    assert isinstance(doc, Operation), "Endpoint requires a doc on the documented surfaces"
     reply = doc.reply
     parameters = components["parameters"]
     refs: list[str] = []
@@ -572,6 +583,50 @@ def _operation(endpoint: Endpoint, components: Schema) -> Schema:
     return op
 
 
+def _answer(answer: Answer, headers: Mapping[str, Schema]) -> Schema:
+    out: Schema = {"description": answer.description}
+    declared = _header_refs(*answer.headers) | {
+        name: headers[name] | {"required": False} for name in answer.maybe_headers
+    }
+    if declared:
+        out["headers"] = declared
+    if answer.schemas is not None:
+        out["content"] = {
+            media: {"schema": _ref(schema) if isinstance(schema, str) else dict(schema)}
+            for media, schema in answer.schemas.items()
+        }
+    return out
+
+
+def _raw_operation(endpoint: Endpoint, components: Schema) -> Schema:
+    """A raw ASGI route (the tracker's): its parameters and answers as the route table states
+    them, every one of them; it is public."""
+    doc = endpoint.doc
+    assert isinstance(doc, RawOperation)
+    components["schemas"] |= copy.deepcopy(dict(doc.schemas or {}))
+    parameters: list[Schema] = []
+    for parameter in doc.parameters:
+        item: Schema = {"name": parameter.name, "in": parameter.location}
+        if parameter.required or parameter.location == "path":
+            item["required"] = True
+        item |= {"description": parameter.description, "schema": dict(parameter.schema)}
+        parameters.append(item)
+    op: Schema = {"operationId": doc.operation_id, "tags": [doc.tag], "summary": doc.summary}
+    if doc.description:
+        op["description"] = doc.description
+    op["security"] = []
+    op["parameters"] = parameters
+    if doc.body is not None:
+        op["requestBody"] = {
+            "required": False,
+            "content": {media: {"schema": dict(schema)} for media, schema in doc.body.items()},
+        }
+    op["responses"] = {
+        str(answer.status): _answer(answer, components["headers"]) for answer in doc.answers
+    }
+    return op
+
+
 _DESCRIPTION = """\
 A Leadfeeder-compatible API: the same paths, parameters and JSON:API documents, so clients
 written for the Leadfeeder API work against an openfeeder base URL.
@@ -584,6 +639,8 @@ written for the Leadfeeder API work against an openfeeder base URL.
 * **Errors:** JSON:API error objects with `status`, `title`, `detail` and `source.parameter`.
 * **Sparse fieldsets:** `fields[<type>]=a,b` for every type.
 * Properties marked `x-openfeeder-extension` are additions to the Leadfeeder contract.
+* **Tracker:** `/tr` and `/lftracker_v1_<hash>.js` (tag Tracker) are what websites call: no
+  token, any origin, a flood limit per client address, plain JSON errors (not JSON:API).
 """
 
 
@@ -613,9 +670,8 @@ def openapi_document(
     }
     paths: dict[str, Schema] = {}
     for endpoint in endpoints:
-        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(
-            endpoint, components
-        )
+        build = _raw_operation if isinstance(endpoint.doc, RawOperation) else _operation
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = build(endpoint, components)
     tags = dict.fromkeys(e.doc.tag for e in endpoints if e.doc is not None)
     document: dict[str, Any] = {
         "openapi": "3.1.0",

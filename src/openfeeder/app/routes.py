@@ -14,7 +14,9 @@ from openfeeder.api.context import Context
 from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
+from openfeeder.config import Settings
 from openfeeder.dashboard import pages
+from openfeeder.domain.events import SCRIPT_ID
 from openfeeder.domain.representation import (
     AccountAttributes,
     CustomFeedAttributes,
@@ -25,7 +27,19 @@ from openfeeder.domain.representation import (
     WebsiteTrackingScriptAttributes,
 )
 from openfeeder.ingest import http as tracker
-from openfeeder.routing import DOCUMENTED, Auth, Endpoint, Operation, Reply, Surface
+from openfeeder.ingest.metrics import OUTCOMES
+from openfeeder.routing import (
+    DOCUMENTED,
+    JSONAPI,
+    Answer,
+    Auth,
+    Endpoint,
+    Operation,
+    Parameter,
+    RawOperation,
+    Reply,
+    Surface,
+)
 
 API, DOCUMENTS, TRACKER, OPERATIONS, DASHBOARD = (
     Surface.API,
@@ -79,6 +93,118 @@ def _feed(operation_id: str, summary: str) -> Operation:
 def _export_status(operation_id: str, summary: str) -> Operation:
     return Operation(operation_id, "Exports", summary, _EXPORT, _EXPORT_STATUS_TEXT, errors=(404,))
 
+
+# The tracker surface, as strict as its handlers (``ingest/http.py``, ``domain/events.py``).
+_MAX_EVENT = Settings.model_fields["tracker_max_body"].default
+_WIRE = tracker.wire_limit(_MAX_EVENT)
+_EVENT_TEXT = (
+    f"The event: base64 (standard or URL-safe, padding optional) of a UTF-8 JSON object of at "
+    f"most {_MAX_EVENT} bytes (OPENFEEDER_TRACKER_MAX_BODY), as docs/tracking.md describes it."
+)
+_SID = Parameter(
+    "sid",
+    "query",
+    "The account's script hash; without it, the event's scriptId names the account.",
+    {"type": "string", "pattern": f"^{SCRIPT_ID.pattern}$"},
+)
+_EVENT = {"type": "string", "pattern": tracker.BASE64, "maxLength": _WIRE}
+_TRACKER_ERROR = {
+    "type": "object",
+    "description": "Why the tracker refused a request; error is also its /metrics counter.",
+    "properties": {
+        "error": {"enum": [o for o in OUTCOMES if o not in ("accepted", "duplicate")]},
+        "detail": {"type": "string"},
+    },
+    "required": ["error"],
+    "additionalProperties": False,
+}
+_OPEN = ("Access-Control-Allow-Origin", "Cache-Control")
+_HIT_ERRORS = tuple(
+    Answer(status, text, {"application/json": "TrackerError"}, _OPEN + extra, maybe)
+    for status, text, extra, maybe in (
+        (400, "The event is not one the tracker takes (error names why).", (), ()),
+        (404, "No account has this script hash (sid, or the event's scriptId).", (), ()),
+        (413, "The event is larger than the limit.", (), ()),
+        (
+            429,
+            "More hits from this client address in this UTC minute than the flood limit.",
+            ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"),
+            (),
+        ),
+        (503, "The hit could not be stored; the browser sends it again.", (), ("Retry-After",)),
+    )
+)
+_HIT_TEXT = (
+    "Answered only once the hit is committed to the store (durable group commit): a success "
+    "means it is stored, and a repeated clientEventId is a success too. No token; any origin."
+)
+
+
+def _hit(operation_id: str, summary: str, success: Answer, *, beacon: bool) -> RawOperation:
+    data = Parameter(
+        "data",
+        "query",
+        _EVENT_TEXT + (" Instead of the body." if beacon else ""),
+        _EVENT,
+        required=not beacon,
+    )
+    return RawOperation(
+        operation_id,
+        "Tracker",
+        summary,
+        (success, *_HIT_ERRORS),
+        _HIT_TEXT,
+        (_SID, data),
+        body={"text/plain": _EVENT | {"description": _EVENT_TEXT}} if beacon else None,
+        schemas={"TrackerError": _TRACKER_ERROR},
+    )
+
+
+_SCRIPT_NAME = "^[0-9A-Za-z]{1,32}(_[0-9A-Za-z]{1,64})?\\.js$"
+_SCRIPT = RawOperation(
+    "getTrackerScript",
+    "Tracker",
+    "The tracking script of an account",
+    (
+        Answer(
+            200,
+            "The script, configured for the account.",
+            {"application/javascript": {"type": "string"}},
+            ("Access-Control-Allow-Origin", "Cache-Control", "ETag", "Vary"),
+            ("Content-Encoding",),
+        ),
+        Answer(
+            304,
+            "Not modified: If-None-Match holds the script's ETag.",
+            None,
+            ("Access-Control-Allow-Origin", "Cache-Control", "ETag", "Vary"),
+        ),
+        Answer(
+            404,
+            "No account has this script hash, or the name is no script's (a name with a "
+            "slash is no tracker path at all: the API's 404 document).",
+            {"application/json": "TrackerError", JSONAPI: "ErrorDocument"},
+            (),
+            ("Cache-Control",),
+        ),
+        Answer(503, "This process serves no tracker.", {"application/json": "TrackerError"}),
+    ),
+    "What the snippet of GET /accounts/{account_id}/website-tracking-script loads: "
+    "lftracker_v1_<script hash>.js, or lftracker_v1_<script hash>_<variant>.js.",
+    (
+        Parameter(
+            "name",
+            "path",
+            "<script hash>.js or <script hash>_<variant>.js.",
+            {"type": "string", "pattern": _SCRIPT_NAME},
+        ),
+        Parameter("If-None-Match", "header", "The ETag of a copy held.", {"type": "string"}),
+        Parameter(
+            "Accept-Encoding", "header", "With gzip, the script comes gzipped.", {"type": "string"}
+        ),
+    ),
+    schemas={"TrackerError": _TRACKER_ERROR},
+)
 
 ROUTES: tuple[Endpoint, ...] = (
     # ── the Leadfeeder-compatible API ──
@@ -304,9 +430,38 @@ ROUTES: tuple[Endpoint, ...] = (
         ),
     ),
     # ── the tracker: hits and the script site owners embed ──
-    Endpoint("/tr", tracker.track, TRACKER, PUBLIC, ("GET", "POST")),
+    Endpoint(
+        "/tr",
+        tracker.track,
+        TRACKER,
+        PUBLIC,
+        doc=_hit(
+            "trackPixel",
+            "A tracker hit as an image request",
+            Answer(
+                200,
+                "Stored: a 1×1 transparent GIF.",
+                {"image/gif": {"type": "string", "contentMediaType": "image/gif"}},
+                _OPEN,
+            ),
+            beacon=False,
+        ),
+    ),
+    Endpoint(
+        "/tr",
+        tracker.track,
+        TRACKER,
+        PUBLIC,
+        ("POST",),
+        doc=_hit(
+            "trackBeacon",
+            "A tracker hit as a beacon (navigator.sendBeacon)",
+            Answer(204, "Stored.", None, _OPEN),
+            beacon=True,
+        ),
+    ),
     Endpoint("/tr", tracker.preflight, TRACKER, PUBLIC, ("OPTIONS",)),
-    Endpoint("/lftracker_v1_{name}", tracker.tracker_script, TRACKER, PUBLIC),
+    Endpoint("/lftracker_v1_{name}", tracker.tracker_script, TRACKER, PUBLIC, doc=_SCRIPT),
     # ── operations ──
     Endpoint("/metrics", operations.metrics, OPERATIONS, OPERATOR),
     # ── the dashboard: pages for the people who work the leads ──
@@ -346,6 +501,6 @@ def on(surface: Surface) -> tuple[Endpoint, ...]:
 
 
 def documented() -> tuple[Endpoint, ...]:
-    """The routes the OpenAPI document describes (the API's and the documents'), in table
-    order."""
-    return tuple(endpoint for endpoint in ROUTES if endpoint.surface in DOCUMENTED)
+    """The routes the OpenAPI document describes (the API's, the documents' and the tracker's
+    but its preflight), in table order."""
+    return tuple(endpoint for endpoint in ROUTES if endpoint.surface in DOCUMENTED or endpoint.doc)

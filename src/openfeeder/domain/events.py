@@ -82,6 +82,10 @@ class TrackerEvent:
 def decode(data: str | bytes, limit: int | None = None) -> dict[str, Any]:
     """base64 (standard or URL-safe, padding optional) of UTF-8 JSON → the JSON object;
     more than ``limit`` bytes of JSON is ``too_large``."""
+    return _loads(_unbase64(data, limit))
+
+
+def _unbase64(data: str | bytes, limit: int | None) -> bytes:
     text = data.decode("ascii", "replace") if isinstance(data, bytes) else data
     # A "+" in an unencoded query string arrives as a space; put it back.
     text = text.strip().replace(" ", "+")
@@ -94,6 +98,10 @@ def decode(data: str | bytes, limit: int | None = None) -> dict[str, Any]:
         raise BadEvent("bad_base64", "the event data is not base64") from None
     if limit is not None and len(raw) > limit:
         raise BadEvent("too_large", f"the event is larger than {limit} bytes")
+    return raw
+
+
+def _loads(raw: bytes) -> dict[str, Any]:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -103,13 +111,24 @@ def decode(data: str | bytes, limit: int | None = None) -> dict[str, Any]:
     return value
 
 
+def _plainly_flat(raw: bytes) -> bool:
+    """Whether JSON text ``raw`` can hold neither U+0000 nor more than ``MAX_DEPTH`` levels, so
+    ``_refuse_nul`` need not walk it: JSON writes U+0000 only as the escape ``\\u0000`` (a raw
+    control character is no JSON), and a value ``MAX_DEPTH + 1`` levels down needs that many
+    opening brackets. Either may also be counted inside strings: then the walk decides."""
+    return b"\\u0000" not in raw and raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH
+
+
 def parse(data: str | bytes, sid: str | None = None, limit: int | None = None) -> TrackerEvent:
     """Decode and validate one event; ``sid`` is the script hash from the query string."""
-    return validate(decode(data, limit), sid)
+    raw = _unbase64(data, limit)
+    return validate(_loads(raw), sid, walk=not _plainly_flat(raw))
 
 
-def validate(raw: Mapping[str, Any], sid: str | None = None) -> TrackerEvent:
-    """Check the fields the rest of the system relies on; unknown fields are kept as sent."""
+def validate(raw: Mapping[str, Any], sid: str | None = None, *, walk: bool = True) -> TrackerEvent:
+    """Check the fields the rest of the system relies on; unknown fields are kept as sent.
+    ``walk=False`` skips looking for U+0000 and deep nesting, for JSON text known to hold
+    neither (``parse``)."""
     kind = raw.get("event")
     if not isinstance(kind, str) or kind not in EVENT_TYPES:
         raise BadEvent("bad_event", f"event must be one of {', '.join(sorted(EVENT_TYPES))}")
@@ -156,7 +175,8 @@ def validate(raw: Mapping[str, Any], sid: str | None = None) -> TrackerEvent:
     properties = raw.get("properties", {})
     if not isinstance(properties, dict):
         raise BadEvent("bad_field", "properties must be an object")
-    _refuse_nul(raw)
+    if walk:
+        _refuse_nul(raw)
     for label, text in (("context.pageUrl", page_url), ("context.referrer", referrer)):
         if _URL_CONTROL.search(text):
             raise BadEvent("bad_field", f"{label} must not contain control characters")

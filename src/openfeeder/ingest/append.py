@@ -73,20 +73,20 @@ def visitor_key(account_id: int, event: Mapping[str, Any], ip: str, user_agent: 
     return "nc:" + hashlib.sha256(material).hexdigest()[:32]
 
 
-def hit_row(hit: IncomingHit) -> dict[str, Any]:
+def hit_row(hit: IncomingHit) -> store.HitRow:
     key = visitor_key(hit.account_id, hit.event, hit.ip, hit.user_agent)
-    return {
-        "account_id": hit.account_id,
-        "client_event_id": hit.client_event_id,
-        "received_at": hit.received_at,
-        "ip": hit.ip,
-        "user_agent": hit.user_agent,
-        "accept_language": hit.accept_language,
-        "request_meta": hit.request_meta,
-        "visitor_key": key,
-        "shard": shard_of(key),
-        "payload": hit.event,
-    }
+    return (
+        hit.account_id,
+        hit.client_event_id,
+        hit.received_at,
+        hit.ip,
+        hit.user_agent,
+        hit.accept_language,
+        hit.request_meta,
+        key,
+        shard_of(key),
+        hit.event,
+    )
 
 
 @dataclass
@@ -95,18 +95,29 @@ class _Waiter:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[bool]
 
-    def settle(self, outcome: bool | BaseException) -> None:
+
+Outcome = bool | BaseException
+
+
+def _settle(settled: list[tuple[asyncio.Future[bool], Outcome]]) -> None:
+    for future, outcome in settled:
+        if future.done():  # the request went away (client disconnect); the hit is stored anyway
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+def _settle_on_their_loops(waiters: Sequence[_Waiter], outcomes: Sequence[Outcome]) -> None:
+    """Resolve each waiter's future on its own event loop: one wake-up per loop and batch,
+    not one per hit (each ``call_soon_threadsafe`` writes to the loop's self-pipe)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], Outcome]]] = {}
+    for waiter, outcome in zip(waiters, outcomes, strict=True):
+        by_loop.setdefault(waiter.loop, []).append((waiter.future, outcome))
+    for loop, settled in by_loop.items():
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            self.loop.call_soon_threadsafe(_settle, self.future, outcome)
-
-
-def _settle(future: asyncio.Future[bool], outcome: bool | BaseException) -> None:
-    if future.done():  # the request went away (client disconnect); the hit is stored anyway
-        return
-    if isinstance(outcome, BaseException):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
+            loop.call_soon_threadsafe(_settle, settled)
 
 
 _STOP: Final = object()
@@ -235,13 +246,15 @@ class Ingestor:
 
     def _settle_all(self, batch: list[_Waiter], outcomes: Sequence[bool | None]) -> None:
         """Answer each waiter: new, duplicate, or (None) not stored."""
-        for waiter, outcome in zip(batch, outcomes, strict=True):
+        answers: list[Outcome] = []
+        for outcome in outcomes:
             if outcome is None:
                 self.metrics.count("unavailable")
                 # What went wrong is in our log; the browser only learns to send it again.
-                waiter.settle(IngestUnavailable("the hit could not be stored"))
+                answers.append(IngestUnavailable("the hit could not be stored"))
             else:
-                waiter.settle(outcome)
+                answers.append(outcome)
+        _settle_on_their_loops(batch, answers)
 
     def _write_alone(self, hit: IncomingHit) -> bool | None:
         try:
@@ -250,12 +263,12 @@ class Ingestor:
             log.warning("hit %s not stored: %s", hit.client_event_id, _first_line(error))
             return None
 
-    def _write(self, rows: list[dict[str, Any]]) -> list[bool]:
+    def _write(self, rows: list[store.HitRow]) -> list[bool]:
         """One durable transaction; per row, whether it was new (False: a duplicate)."""
         seen: set[tuple[int, str]] = set()
         unique = []
         for row in rows:
-            key = (row["account_id"], row["client_event_id"])
+            key = (row[0], row[1])
             if key not in seen:  # a retry racing its original inside one batch
                 seen.add(key)
                 unique.append(row)
@@ -266,7 +279,7 @@ class Ingestor:
         self.metrics.batch_size.observe(len(rows))
         new: list[bool] = []
         for row in rows:
-            key = (row["account_id"], row["client_event_id"])
+            key = (row[0], row[1])
             new.append(key in inserted)
             inserted.discard(key)  # the first of repeated keys is the new one
         self.metrics.count("accepted", sum(new))

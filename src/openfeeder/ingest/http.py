@@ -73,6 +73,8 @@ _WANTED: Final = frozenset(
 )
 MAX_USER_AGENT: Final = 1024  # real ones are a few hundred characters; the rest is noise
 SCRIPT_NAME: Final = re.compile(r"([0-9A-Za-z]{1,32})(?:_[0-9A-Za-z]{1,64})?\.js")
+# What ``data`` (or a beacon's body) may hold: base64, standard or URL-safe, padding optional.
+BASE64: Final = r"^[A-Za-z0-9+/_-]+={0,2}$"
 
 
 class Refused(Exception):
@@ -184,7 +186,8 @@ def _ingestor(services: Services) -> Ingestor:
     return ingest
 
 
-def _wire_limit(max_event: int) -> int:
+def wire_limit(max_event: int) -> int:
+    """The longest ``data`` (or POST body) read for events of at most ``max_event`` bytes."""
     # base64 of the largest event we take, plus room for padding and stray blanks.
     return (max_event + 2) // 3 * 4 + 16
 
@@ -193,7 +196,7 @@ async def _event_data(
     scope: Scope, receive: Receive, query: dict[str, str], declared: str, max_event: int
 ) -> str | bytes:
     """The base64 event: ``data`` in the query string, or the POST body."""
-    limit = _wire_limit(max_event)
+    limit = wire_limit(max_event)
     data = query.get("data")
     if scope["method"] == "POST" and not data:
         length = whole_number(declared)

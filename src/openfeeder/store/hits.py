@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Final
 
+import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
@@ -52,23 +54,95 @@ def durable_write(db: Database) -> Iterator[sa.Connection]:
                 conn.connection.driver_connection.execute("PRAGMA synchronous=NORMAL")  # type: ignore[union-attr]
 
 
-def insert_hits(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> set[HitKey]:
+# (account_id, client_event_id, received_at (aware), ip, user_agent, accept_language,
+#  request_meta, visitor_key, shard, payload): one hit as ``insert_hits`` takes it.
+HitRow = tuple[
+    int, str, datetime, str, str | None, str | None, Mapping[str, str], str, int, Mapping[str, Any]
+]
+_SQLITE_INSERT: Final = (
+    "INSERT INTO hits (account_id, client_event_id, received_at, ip, user_agent, "
+    "accept_language, request_meta, visitor_key, shard, payload) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (account_id, client_event_id) DO NOTHING"
+)
+# One statement per batch however many rows: each column is sent as one array.
+_POSTGRES_INSERT: Final = (
+    "INSERT INTO hits (account_id, client_event_id, received_at, ip, user_agent, "
+    "accept_language, request_meta, visitor_key, shard, payload) "
+    "SELECT a, e, r, i, u, l, m::json, v, s, p::json FROM unnest("
+    "%s::int4[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[], "
+    "%s::text[], %s::text[], %s::int2[], %s::text[]) AS t(a, e, r, i, u, l, m, v, s, p) "
+    "ON CONFLICT (account_id, client_event_id) DO NOTHING "
+    "RETURNING account_id, client_event_id"
+)
+
+
+def _json(value: Mapping[str, Any]) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # what orjson refuses (a lone surrogate, say) the standard library escapes
+        return json.dumps(value)
+
+
+def _sqlite_time(value: datetime) -> str:
+    # The text SQLAlchemy's SQLite DATETIME writes (UTC, microseconds always), so the
+    # ``Timestamp`` column reads these rows back like any other.
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def insert_hits(conn: sa.Connection, rows: Sequence[HitRow]) -> set[HitKey]:
     """Insert hits, skipping any whose (account_id, client_event_id) is already stored.
 
     Returns the keys that were new. The rows must not repeat a key among themselves (the
     caller dedupes a batch first: a repeated key would be reported as new twice).
+
+    This is ingest's one hot statement, so it goes to the driver directly (BENCHMARKS.md,
+    "Tracker over HTTP"): SQLite runs one prepared INSERT per row (C code, no round trip)
+    and reads whether it inserted; PostgreSQL gets one INSERT … SELECT FROM unnest(arrays)
+    … RETURNING per batch. A driver error is raised as SQLAlchemy's (``ROW_ERRORS`` …).
     """
     if not rows:
         return set()
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        module.insert(t.hits)
-        .on_conflict_do_nothing(index_elements=["account_id", "client_event_id"])
-        .returning(t.hits.c.account_id, t.hits.c.client_event_id)
-    )
-    # One INSERT … VALUES (…), (…) … RETURNING per few hundred rows ("insertmanyvalues"):
-    # the rows skipped as duplicates are simply absent from what comes back.
-    return {(row[0], row[1]) for row in conn.execute(statement, list(rows))}
+    driver = conn.connection.driver_connection
+    on_sqlite = conn.dialect.name == "sqlite"
+    statement = _SQLITE_INSERT if on_sqlite else _POSTGRES_INSERT
+    cursor: Any = driver.cursor()  # type: ignore[union-attr]
+    try:
+        if on_sqlite:
+            return _sqlite_insert(cursor, rows)
+        columns: list[list[Any]] = [list(column) for column in zip(*rows, strict=True)]
+        columns[6] = [_json(meta) for meta in columns[6]]
+        columns[9] = [_json(payload) for payload in columns[9]]
+        cursor.execute(statement, columns)
+        return {(row[0], row[1]) for row in cursor.fetchall()}
+    except conn.dialect.loaded_dbapi.Error as error:
+        if conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor):
+            conn.invalidate(error)
+        raise sa.exc.DBAPIError.instance(
+            statement, None, error, conn.dialect.loaded_dbapi.Error
+        ) from error
+    finally:
+        cursor.close()
+
+
+def _sqlite_insert(cursor: Any, rows: Sequence[HitRow]) -> set[HitKey]:
+    new: set[HitKey] = set()
+    for row in rows:
+        values = (
+            *row[:2],
+            _sqlite_time(row[2]),
+            *row[3:6],
+            _json(row[6]),
+            row[7],
+            row[8],
+            _json(row[9]),
+        )
+        cursor.execute(_SQLITE_INSERT, values)
+        if cursor.rowcount == 1:
+            new.add((row[0], row[1]))
+    return new
 
 
 def list_hits(conn: sa.Connection, account_id: int | None = None) -> list[dict[str, Any]]:
