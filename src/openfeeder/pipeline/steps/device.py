@@ -27,6 +27,12 @@ class DeviceStep(Step):
         return event
 
 
+def load_parser() -> None:
+    """Load ua-parser's rules now (about half a second) rather than inside the first batch,
+    which would hold its write transaction open meanwhile."""
+    ua_parser.parse("")
+
+
 def device_type(user_agent: str, hints: Mapping[str, str] | None = None) -> str:
     result = ua_parser.parse(user_agent).with_defaults()
     family = result.device.family.lower()
