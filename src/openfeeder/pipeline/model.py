@@ -275,3 +275,6 @@ class Batch:
     identifications: dict[tuple[int, str], Identification] = field(default_factory=dict)
     locations: dict[str, Location | None] = field(default_factory=dict)
     visits: dict[str, Session] = field(default_factory=dict)  # visits to (re-)record
+    # What the steps work out from a user agent (bot verdicts, device types), once per batch
+    # for each distinct agent: a batch's hits come from far fewer browsers than hits.
+    agents: dict[tuple[str, str, str], Any] = field(default_factory=dict)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import date
 from typing import Any, TypeVar
 
@@ -11,8 +10,8 @@ import sqlalchemy as sa
 
 from openfeeder.domain.models import Page, Visit
 from openfeeder.store import schema as t
+from openfeeder.store.bulk import write_rows
 from openfeeder.store.rows import location_from_row, prefixed
-from openfeeder.store.upsert import insert_ignore
 
 _T = TypeVar("_T")
 
@@ -29,57 +28,49 @@ def save_visits(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     # Rows are written in key order so that concurrent writers (pipeline workers on
     # PostgreSQL) take row locks in the same order and cannot deadlock each other.
     locations = {row["location"].id: row["location"] for row in rows}
-    insert_ignore(conn, t.locations, [asdict(locations[k]) for k in sorted(locations)], ["id"])
+    write_rows(
+        conn,
+        t.locations,
+        _LOCATION_COLUMNS,
+        [[getattr(locations[k], c) for c in _LOCATION_COLUMNS] for k in sorted(locations)],
+        keys=["id"],
+    )
     lead_keys = {(row["account_id"], row["lead_id"]): row for row in rows}
     lead_keys = {key: lead_keys[key] for key in sorted(lead_keys)}
-    insert_ignore(
+    write_rows(
         conn,
         t.leads,
+        ("account_id", "id", "company_id", "location_id", "tags", "visits_total"),
         [
-            {
-                "account_id": account_id,
-                "id": lead_id,
-                "company_id": row["company_id"],
-                "location_id": row["location"].id,
-                "tags": [],
-                "visits_total": 0,
-            }
+            (account_id, lead_id, row["company_id"], row["location"].id, [], 0)
             for (account_id, lead_id), row in lead_keys.items()
         ],
-        ["account_id", "id"],
+        keys=["account_id", "id"],
     )
     pks = _lead_pks(conn, list(lead_keys))
     ids = [row["id"] for row in rows]
     for chunk in _chunks(ids):
         conn.execute(t.visit_pages.delete().where(t.visit_pages.c.visit_id.in_(chunk)))
         conn.execute(t.visits.delete().where(t.visits.c.id.in_(chunk)))
-    visit_columns = set(t.visits.c.keys())
-    conn.execute(
-        t.visits.insert(),
-        [
-            {k: v for k, v in row.items() if k in visit_columns}
-            | {
-                "lead_pk": pks[(row["account_id"], row["lead_id"])],
-                "location_id": row["location"].id,
-            }
-            for row in rows
-        ],
-    )
-    pages = [
-        {
-            "visit_id": row["id"],
-            "position": position,
-            "lead_pk": pks[(row["account_id"], row["lead_id"])],
-            "date": row["date"],
-            "page_url": url,
-        }
-        for row in rows
-        for position, url in enumerate(row["pages"])
-    ]
-    if pages:
-        conn.execute(t.visit_pages.insert(), pages)
+    visit_rows: list[list[Any]] = []
+    page_rows: list[tuple[Any, ...]] = []
+    for row in rows:
+        lead_pk = pks[(row["account_id"], row["lead_id"])]
+        values = row | {"lead_pk": lead_pk, "location_id": row["location"].id}
+        visit_rows.append([values[c] for c in _VISIT_COLUMNS])
+        page_rows.extend(
+            (row["id"], position, lead_pk, row["date"], url)
+            for position, url in enumerate(row["pages"])
+        )
+    write_rows(conn, t.visits, _VISIT_COLUMNS, visit_rows)
+    write_rows(conn, t.visit_pages, _PAGE_COLUMNS, page_rows)
     days = [row["date"] for row in rows]
     refresh_leads(conn, sorted(set(pks.values())), min(days), max(days))
+
+
+_LOCATION_COLUMNS = tuple(t.locations.c.keys())
+_VISIT_COLUMNS = tuple(t.visits.c.keys())
+_PAGE_COLUMNS = ("visit_id", "position", "lead_pk", "date", "page_url")
 
 
 def refresh_leads(conn: sa.Connection, lead_pks: list[int], first: date, last: date) -> None:

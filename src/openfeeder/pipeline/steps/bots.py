@@ -32,14 +32,22 @@ class BotsStep(Step):
         if is_prefetch(event.hit.request_meta):
             return DropReason.PREFETCH
         agent = (event.hit.user_agent or "").strip()
+        brands = str((event.hit.request_meta or {}).get("sec-ch-ua", ""))
+        key = ("bots", agent, brands)
+        if key not in batch.agents:
+            batch.agents[key] = self._verdict(batch, agent, brands)
+        verdict: DropReason | None = batch.agents[key]
+        return event if verdict is None else verdict
+
+    @staticmethod
+    def _verdict(batch: Batch, agent: str, brands: str) -> DropReason | None:
         if not agent:
             return DropReason.BOT  # every browser sends one; scripts often do not
-        brands = str((event.hit.request_meta or {}).get("sec-ch-ua", ""))
         if HEADLESS.search(agent) or HEADLESS.search(brands):  # client hints name it too
             return DropReason.HEADLESS
         if batch.tools.crawlers.is_crawler(agent):
             return DropReason.BOT
-        return event
+        return None
 
 
 def is_prefetch(request_meta: Mapping[str, Any] | None) -> bool:

@@ -23,7 +23,12 @@ class DeviceStep(Step):
     def run(self, batch: Batch, event: Event) -> Event | DropReason:
         if event.starts_visit:
             hit = event.hit
-            event.visit.device_type = device_type(hit.user_agent or "", hit.request_meta)
+            agent = hit.user_agent or ""
+            mobile = str((hit.request_meta or {}).get("sec-ch-ua-mobile", ""))
+            key = ("device", agent, mobile)
+            if key not in batch.agents:
+                batch.agents[key] = device_type(agent, {"sec-ch-ua-mobile": mobile})
+            event.visit.device_type = batch.agents[key]
         return event
 
 
