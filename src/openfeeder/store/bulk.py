@@ -11,7 +11,7 @@ Columns left out get no Python-side default: callers name every column they fill
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -28,26 +28,20 @@ def write_rows(
     rows: Iterable[Sequence[Any]],
     *,
     keys: Sequence[str] = (),
-    update: Sequence[str] | None = None,
+    update: Sequence[str] | Mapping[str, str] | None = None,
 ) -> None:
     """INSERT the rows (values in ``columns`` order). With ``keys``, a row whose key is
-    taken is skipped (``update`` None) or updates the ``update`` columns from the row (a
-    key must then appear once among the rows).
+    taken is skipped (``update`` None) or updates the ``update`` columns from the row, or
+    to the SQL expressions ``update`` maps them to (``excluded.<name>`` is the row's
+    value); a key must then appear once among the rows.
 
     SQLite (in process, no round trips) gets one ``executemany``; PostgreSQL gets one
     multi-row ``VALUES`` statement per ``_ROWS_PER_STATEMENT`` rows, which its server runs
     as one statement instead of one per row."""
-    params = [tuple(row) for row in rows]
+    params = converted(conn, table, columns, rows)
     if not params:
         return
-    columns = tuple(columns)
     suffix = _conflict(tuple(keys), update)
-    convert = _converters(conn.dialect, table, columns)
-    if any(convert):
-        params = [
-            tuple(v if f is None else f(v) for f, v in zip(convert, row, strict=True))
-            for row in params
-        ]
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "  # noqa: S608 - schema names
     if conn.dialect.paramstyle == "qmark":
         conn.exec_driver_sql(head + _values("?", len(columns), 1) + suffix, params)
@@ -56,6 +50,18 @@ def write_rows(
         chunk = params[begin : begin + _ROWS_PER_STATEMENT]
         flat = tuple(value for row in chunk for value in row)
         conn.exec_driver_sql(head + _values("%s", len(columns), len(chunk)) + suffix, flat)
+
+
+def converted(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """The rows' values as the driver takes them, converted by their columns' types."""
+    convert = _converters(conn.dialect, table, tuple(columns))
+    if not any(convert):
+        return [tuple(row) for row in rows]
+    return [
+        tuple(v if f is None else f(v) for f, v in zip(convert, row, strict=True)) for row in rows
+    ]
 
 
 # Rows per multi-row statement on PostgreSQL: well under its 65 535 parameters for the
@@ -68,12 +74,14 @@ def _values(mark: str, width: int, count: int) -> str:
     return ", ".join([row] * count)
 
 
-def _conflict(keys: tuple[str, ...], update: Sequence[str] | None) -> str:
+def _conflict(keys: tuple[str, ...], update: Sequence[str] | Mapping[str, str] | None) -> str:
     if not keys:
         return ""
     if not update:
         return f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
-    sets = ", ".join(f"{name} = excluded.{name}" for name in update)
+    if not isinstance(update, Mapping):
+        update = {name: f"excluded.{name}" for name in update}
+    sets = ", ".join(f"{name} = {value}" for name, value in update.items())
     return f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
 
 
