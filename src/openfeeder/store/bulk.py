@@ -35,13 +35,16 @@ def write_rows(
     to the SQL expressions ``update`` maps them to (``excluded.<name>`` is the row's
     value); a key must then appear once among the rows.
 
-    SQLite (in process, no round trips) gets one ``executemany``; PostgreSQL gets one
-    multi-row ``VALUES`` statement per ``_ROWS_PER_STATEMENT`` rows, which its server runs
-    as one statement instead of one per row."""
+    SQLite (in process, no round trips) gets one ``executemany``. PostgreSQL gets COPY for
+    plain inserts, and for the others one multi-row ``VALUES`` statement per
+    ``_ROWS_PER_STATEMENT`` rows, which its server runs as one statement, not one per row."""
     params = converted(conn, table, columns, rows)
     if not params:
         return
     suffix = _conflict(tuple(keys), update)
+    if conn.dialect.name == "postgresql" and not keys:
+        _copy(conn, table, columns, params)
+        return
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "  # noqa: S608 - schema names
     if conn.dialect.paramstyle == "qmark":
         conn.exec_driver_sql(head + _values("?", len(columns), 1) + suffix, params)
@@ -50,6 +53,21 @@ def write_rows(
         chunk = params[begin : begin + _ROWS_PER_STATEMENT]
         flat = tuple(value for row in chunk for value in row)
         conn.exec_driver_sql(head + _values("%s", len(columns), len(chunk)) + suffix, flat)
+
+
+def _copy(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL's COPY FROM STDIN in the caller's transaction: about ten times faster than
+    row-by-row INSERTs for a batch's visits and pages."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def converted(
