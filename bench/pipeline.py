@@ -37,6 +37,7 @@ import argparse
 import cProfile
 import json
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -65,48 +66,77 @@ START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 
 @dataclass
+class Phase:
+    """One timed phase: wall seconds and CPU seconds (this process or the child, plus the
+    PostgreSQL server processes serving the database)."""
+
+    seconds: float
+    cpu: float
+
+
+@dataclass
+class Round:
+    pipeline: Phase
+    ceiling: Phase
+    before: Phase | None  # the pipeline of ``--before`` code on the same hits, if asked
+
+
+@dataclass
 class Result:
     backend: str
     hits: int
-    pipeline_seconds: float
-    ceiling_seconds: float
+    rounds: list[Round]
     rows: dict[str, int]
 
-    @property
-    def pipeline_rate(self) -> float:
-        return self.hits / self.pipeline_seconds
+    def median(self, ratios: list[float]) -> float:
+        return statistics.median(ratios)
 
-    @property
-    def ceiling_rate(self) -> float:
-        return self.hits / self.ceiling_seconds
+    def ratio(self, which: str = "pipeline", cpu: bool = False) -> float:
+        """Median over rounds of (hits/s of ``which``) ÷ (hits/s equivalent of the ceiling)."""
+        out = []
+        for r in self.rounds:
+            phase = getattr(r, which)
+            if phase is None:
+                return float("nan")
+            out.append(r.ceiling.cpu / phase.cpu if cpu else r.ceiling.seconds / phase.seconds)
+        return self.median(out)
 
-    @property
-    def ratio(self) -> float:
-        return self.pipeline_rate / self.ceiling_rate
+    def rate(self, which: str) -> float:
+        phases = [getattr(r, which) for r in self.rounds]
+        if None in phases:
+            return float("nan")
+        return self.hits / statistics.median(p.seconds for p in phases)
 
 
 # --- The traffic ----------------------------------------------------------------------------
 
 
-def make_traffic(db: Any, args: argparse.Namespace) -> tuple[Any, int]:
-    """An account, companies with office ranges, and the hits; (settings, hit count)."""
-    from tests.support.factories import Builder
-    from tests.support.identify import add_company
-    from tests.support.pipeline import CHROME, GOOGLEBOT, IPHONE, Browser
-
+def bench_settings(url: str, data_dir: Path, batch_size: int) -> Any:
+    """The settings of every store here: the pipeline by hand, identification by the
+    company ranges alone (no name servers, no MMDB files)."""
     from openfeeder.config import Settings
-    from openfeeder.ingest.append import Ingestor
 
-    settings = Settings(
-        database_url=db.url,
-        data_dir=Path(args.data_dir),
+    return Settings(
+        database_url=url,
+        data_dir=data_dir,
         redis_url=None,
         pipeline_in_process=False,
         reverse_dns=False,
         asn_mmdb=None,
         city_mmdb=None,
-        pipeline_batch_size=args.batch_size,
+        pipeline_batch_size=batch_size,
     )
+
+
+def make_traffic(db: Any, args: argparse.Namespace) -> int:
+    """An account, companies with office ranges, and the hits; how many hits."""
+    from tests.support.factories import Builder
+    from tests.support.identify import add_company
+    from tests.support.pipeline import CHROME, GOOGLEBOT, IPHONE, Browser
+
+    from openfeeder.ingest.append import Ingestor
+
+    settings = bench_settings(db.url, Path(args.data_dir), args.batch_size)
     account = Builder(db).account(timezone="Europe/Helsinki")
     offices = []
     for n in range(args.companies):
@@ -145,7 +175,7 @@ def make_traffic(db: Any, args: argparse.Namespace) -> tuple[Any, int]:
             ingestor.append_many(pending)
             pending = []
     ingestor.append_many(pending)
-    return settings, made
+    return made
 
 
 # --- The store's rows, bare -----------------------------------------------------------------
@@ -254,52 +284,235 @@ def raw_write(
 # --- One backend ----------------------------------------------------------------------------
 
 
-def run_backend(backend: str, source_url: str, target_url: str, args: argparse.Namespace) -> Result:
+def pipeline_only(url: str, batch_size: int) -> None:
+    """The child process: run the pipeline (of whatever ``openfeeder`` is importable) over
+    the store at ``url`` and print what it took as JSON."""
     from openfeeder.identify import make_identifier
     from openfeeder.pipeline import make_pipeline
     from openfeeder.store.db import Database
 
-    db, copy = Database(source_url), Database(target_url)
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-child-") as tmp:
+        settings = bench_settings(url, Path(tmp), batch_size)
+        db = Database(url)
+        identifier = make_identifier(settings)
+        pipeline = make_pipeline(settings, db, identifier=identifier)
+        import ua_parser  # main's code loads its rules in the first batch: not timed here
+
+        ua_parser.parse("")
+        cpu, started = time.process_time(), time.perf_counter()
+        done = pipeline.run_once()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        batches = pipeline.counters.totals()["batches"]
+        pipeline.close()
+        identifier.close()
+        db.dispose()
+    print(json.dumps({"done": done, "seconds": seconds, "cpu": cpu, "batches": batches}))
+
+
+def run_pipeline(url: str, args: argparse.Namespace, code: Path) -> tuple[Phase, int, int]:
+    """The pipeline in a child process with ``code`` (a ``src`` directory) first on its
+    path; its phase, hits done and batches committed."""
+    import os
+    import subprocess
+
+    env = os.environ | {"PYTHONPATH": str(code)}
+    command = [
+        sys.executable,
+        __file__,
+        "--pipeline-only",
+        url,
+        "--batch-size",
+        str(args.batch_size),
+    ]
+    server = server_cpu(url)
+    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    found = json.loads(out.strip().splitlines()[-1])
+    phase = Phase(found["seconds"], found["cpu"] + server_cpu(url, server))
+    return phase, found["done"], found["batches"]
+
+
+def server_cpu(url: str, since: dict[int, float] | None = None) -> Any:
+    """PostgreSQL: CPU seconds of the server processes connected to ``url``'s database,
+    by pid; with ``since``, the total used after that reading. SQLite (in process): 0."""
+    import os
+
+    import sqlalchemy as sa
+
+    if not url.startswith("postgresql"):
+        return {} if since is None else 0.0
+    name = sa.make_url(url).database
+    from tests.support.servers import POSTGRES_URL
+
+    engine = sa.create_engine(sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"))
+    with engine.connect() as conn:
+        pids = conn.execute(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": name}
+        ).scalars()
+        now = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            now[pid] = (int(fields[11]) + int(fields[12])) / tick
+    engine.dispose()
+    if since is None:
+        return now
+    return sum(cpu - since.get(pid, 0.0) for pid, cpu in now.items())
+
+
+@dataclass
+class Stores:
+    """Making, cloning and dropping the stores of one backend."""
+
+    backend: str
+    tmp: Path
+
+    def url(self, name: str) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.tmp}/{name}.db"
+        from tests.support.servers import POSTGRES_URL
+
+        return sa_url(POSTGRES_URL, f"bench_pipeline_{name}")
+
+    def fresh(self, name: str) -> str:
+        if self.backend == "sqlite":
+            self.drop(name)
+            return self.url(name)
+        from tests.support.servers import fresh_postgres_database
+
+        return fresh_postgres_database(f"bench_pipeline_{name}")
+
+    def clone(self, source: str, name: str) -> str:
+        """A copy of a store no engine holds open (SQLite: its WAL checkpointed)."""
+        if self.backend == "sqlite":
+            import shutil
+
+            self.drop(name)
+            shutil.copyfile(Path(self.tmp, f"{source}.db"), Path(self.tmp, f"{name}.db"))
+            return self.url(name)
+        self.drop(name)
+        with admin() as conn:
+            conn.exec_driver_sql(
+                f'CREATE DATABASE "bench_pipeline_{name}" TEMPLATE "bench_pipeline_{source}"'
+            )
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        if self.backend == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(self.tmp, f"{name}.db{suffix}").unlink(missing_ok=True)
+            return
+        with admin() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "bench_pipeline_{name}" WITH (FORCE)')
+
+
+def sa_url(base: str, database: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.make_url(base).set(database=database).render_as_string(hide_password=False)
+
+
+@contextmanager
+def admin() -> Iterator[Any]:
+    import sqlalchemy as sa
+    from tests.support.servers import POSTGRES_URL
+
+    engine = sa.create_engine(sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"))
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def run_backend(backend: str, tmp: Path, args: argparse.Namespace) -> Result:
+    from openfeeder.store.db import Database
+
+    stores = Stores(backend, tmp)
+    db, copy = Database(stores.fresh("source")), Database(stores.fresh("empty"))
     db.migrate()
     copy.migrate()
-    settings, count = make_traffic(db, args)
+    count = make_traffic(db, args)
     copy_everything(db.engine, copy.engine)
     before = {"locations": set(read_rows(db.engine, "locations", columns("locations")))}
-    identifier = make_identifier(settings)
-    pipeline = make_pipeline(settings, db, identifier=identifier)
-    # CPU time, not wall time: on a busy machine wall time lands on whatever was running.
-    profiler = cProfile.Profile(time.process_time) if args.profile else None
-    started = time.perf_counter()
-    if profiler is not None:
-        profiler.enable()
-    done = pipeline.run_once()
-    if profiler is not None:
-        profiler.disable()
-        profiler.dump_stats(f"{args.profile}.{backend}")
-    pipeline_seconds = time.perf_counter() - started
-    batches = pipeline.counters.totals()["batches"]
-    pipeline.close()
-    identifier.close()
-    if done != count:
-        raise SystemExit(f"{backend}: the pipeline processed {done} of {count} hits")
-    stream = produced(db.engine, before)
-    ceiling_seconds = raw_write(copy.engine, stream, batches)
     db.dispose()
     copy.dispose()
-    rows = {table: len(rows) for table, _, rows in stream} | {"batches": batches}
-    return Result(backend, count, pipeline_seconds, ceiling_seconds, rows)
+    rounds = []
+    rows: dict[str, int] = {}
+    try:
+        for number in range(args.rounds):
+            old = None
+            if args.before:
+                old, _, _ = run_pipeline(stores.clone("source", "before"), args, args.before)
+                stores.drop("before")
+            url = stores.clone("source", "run")
+            if args.profile:
+                phase, done, batches = profiled(url, args, f"{args.profile}.{backend}")
+            else:
+                phase, done, batches = run_pipeline(url, args, ROOT / "src")
+            if done != count:
+                raise SystemExit(f"{backend}: the pipeline processed {done} of {count} hits")
+            ran = Database(url)
+            stream = produced(ran.engine, before)
+            ran.dispose()
+            stores.drop("run")
+            target_url = stores.clone("empty", "raw")
+            target = Database(target_url)
+            server = server_cpu(target_url)
+            cpu = time.process_time()
+            seconds = raw_write(target.engine, stream, batches)
+            cpu = time.process_time() - cpu + server_cpu(target_url, server)
+            target.dispose()
+            stores.drop("raw")
+            rounds.append(Round(phase, Phase(seconds, cpu), old))
+            rows = {table: len(rows) for table, _, rows in stream} | {"batches": batches}
+            print(f"{backend} round {number + 1}: {rounds[-1]}", file=sys.stderr)
+    finally:
+        for name in ("source", "empty", "run", "raw", "before"):
+            stores.drop(name)
+    return Result(backend, count, rounds, rows)
+
+
+def profiled(url: str, args: argparse.Namespace, out: str) -> tuple[Phase, int, int]:
+    """The pipeline in this process under cProfile (CPU time: on a busy machine wall time
+    lands on whatever was running)."""
+    from openfeeder.pipeline import make_pipeline
+    from openfeeder.store.db import Database
+
+    db = Database(url)
+    pipeline = make_pipeline(bench_settings(url, Path(args.data_dir), args.batch_size), db)
+    profiler = cProfile.Profile(time.process_time)
+    cpu, started = time.process_time(), time.perf_counter()
+    profiler.enable()
+    done = pipeline.run_once()
+    profiler.disable()
+    phase = Phase(time.perf_counter() - started, time.process_time() - cpu)
+    profiler.dump_stats(out)
+    batches = pipeline.counters.totals()["batches"]
+    pipeline.close()
+    db.dispose()
+    return phase, done, batches
 
 
 def report(results: list[Result]) -> None:
     print()
     print(
-        "| backend | hits | pipeline hits/s | raw insert of its rows, hits/s equivalent | ratio |"
+        "| backend | hits | rounds | pipeline hits/s | raw insert of its rows, hits/s equivalent"
+        " | ratio (wall) | ratio (CPU) | before: hits/s, ratio (wall), ratio (CPU) |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
+        before = "–"
+        if r.rounds[0].before is not None:
+            before = (
+                f"{r.rate('before'):,.0f}, {r.ratio('before'):.2f}, "
+                f"{r.ratio('before', cpu=True):.2f}"
+            )
         print(
-            f"| {r.backend} | {r.hits} | {r.pipeline_rate:,.0f} ({r.pipeline_seconds:.2f} s) "
-            f"| {r.ceiling_rate:,.0f} ({r.ceiling_seconds:.2f} s) | {r.ratio:.2f} |"
+            f"| {r.backend} | {r.hits} | {len(r.rounds)} | {r.rate('pipeline'):,.0f} "
+            f"| {r.rate('ceiling'):,.0f} | {r.ratio():.2f} | {r.ratio(cpu=True):.2f} | {before} |"
         )
     print()
     for r in results:
@@ -312,28 +525,22 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=1_500)
     parser.add_argument("--companies", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--before", type=Path, help="a src directory of other code to run on the same hits"
+    )
     parser.add_argument("--profile", help="write cProfile stats of the pipeline to FILE.<backend>")
+    parser.add_argument("--pipeline-only", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pipeline_only:
+        pipeline_only(args.pipeline_only, args.batch_size)
+        return
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         args.data_dir = tmp
         for backend in args.backends:
-            if backend == "sqlite":
-                urls = (f"sqlite:///{tmp}/pipeline.db", f"sqlite:///{tmp}/ceiling.db")
-                results.append(run_backend(backend, *urls, args))
-            else:
-                from tests.support.servers import drop_postgres_database, fresh_postgres_database
-
-                urls = (
-                    fresh_postgres_database("bench_pipeline_src"),
-                    fresh_postgres_database("bench_pipeline_raw"),
-                )
-                try:
-                    results.append(run_backend(backend, *urls, args))
-                finally:
-                    for url in urls:
-                        drop_postgres_database(url)
+            results.append(run_backend(backend, Path(tmp), args))
             report(results[-1:])
     report(results)
 
