@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import itertools
 import re
 from collections.abc import Mapping
@@ -233,6 +234,13 @@ def _plainly_clean(value: object) -> bool:
 def _is_web_url(value: object) -> bool:
     if not isinstance(value, str) or len(value) > MAX_URL:
         return False
+    return _web_url(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _web_url(value: str) -> bool:
+    """An http(s) URL with a host (the last few thousand answers remembered: a site's hits
+    repeat its pages)."""
     try:
         parts = urlsplit(value)
     except ValueError:  # e.g. an unbalanced "[" in the host

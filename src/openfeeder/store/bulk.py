@@ -74,12 +74,16 @@ def converted(
     conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> list[tuple[Any, ...]]:
     """The rows' values as the driver takes them, converted by their columns' types."""
-    convert = _converters(conn.dialect, table, tuple(columns))
-    if not any(convert):
+    convert = [(i, f) for i, f in enumerate(_converters(conn.dialect, table, tuple(columns))) if f]
+    if not convert:
         return [tuple(row) for row in rows]
-    return [
-        tuple(v if f is None else f(v) for f, v in zip(convert, row, strict=True)) for row in rows
-    ]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, f in convert:  # only the few columns that need it (times, dates, JSON)
+            values[i] = f(values[i])
+        out.append(tuple(values))
+    return out
 
 
 # Rows per multi-row statement on PostgreSQL: well under its 65 535 parameters for the
