@@ -191,8 +191,9 @@ def advance_shard(conn: sa.Connection, shard: int, through: int, at: datetime) -
 def lock_accounts_for_recording(conn: sa.Connection, account_ids: Collection[int]) -> None:
     """Serialise visit recording per account across workers until this transaction ends.
 
-    Two workers on different shards can touch the same lead; its per-day statistics are
-    recomputed by delete-and-insert, which races under READ COMMITTED. Ids are locked in
+    Two workers on different shards can touch the same lead; its per-day statistics and
+    totals are updated by what each batch adds (and, should a visit move, recounted by
+    delete-and-insert, which races under READ COMMITTED). Ids are locked in
     order so two workers never wait on each other crosswise. SQLite has one writer already.
     """
     if conn.dialect.name != "postgresql":
