@@ -25,6 +25,7 @@ from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps import Step
 from openfeeder.services import hits as hits_service
 from openfeeder.store import schema as t
+from openfeeder.store.visits import refresh_leads
 from tests.support.factories import HELSINKI
 from tests.support.pipeline import (
     ACME_IP,
@@ -114,6 +115,41 @@ def test_a_visit_ends_after_30_idle_minutes_even_across_batches(world: World) ->
     with world.db.read() as conn:
         lead = conn.execute(sa.select(t.leads.c.visits_total)).scalar_one()
     assert lead == 2
+
+
+def test_lead_statistics_added_batch_by_batch_equal_a_recount_from_the_visits(
+    world: World,
+) -> None:
+    # Visits of two leads over two days, re-recorded as they grow over batches of 3 hits
+    # (a bounce, long visits, visits crossing batches): the per-day statistics and lead
+    # totals the batches add up must be what counting the stored visits afresh gives.
+    sent = []
+    starts = [(ACME_IP, T0), (ACME_IP, T0 + timedelta(hours=2)), (GLOBEX_IP, T0)]
+    starts += [(ACME_IP, T0 + timedelta(days=1)), (GLOBEX_IP, T0 + timedelta(days=1, hours=5))]
+    for number, (ip, start) in enumerate(starts):
+        browser = world.browser(ip=ip)
+        pages = 1 if number == 2 else 2 + number
+        sent += [browser.hit(f"/p{i}/", start + timedelta(minutes=3 * i)) for i in range(pages)]
+    world.send(sorted(sent, key=lambda hit: hit.received_at))
+    assert world.pipeline(batch_size=3).run_once() == len(sent)
+
+    stats = sa.select(t.lead_day_stats).order_by(t.lead_day_stats.c.lead_pk, "day")
+    totals = sa.select(
+        t.leads.c.pk,
+        t.leads.c.visits_total,
+        t.leads.c.first_visit_at,
+        t.leads.c.last_visit_at,
+        t.leads.c.first_visit_date,
+        t.leads.c.last_visit_date,
+    ).order_by(t.leads.c.pk)
+    with world.db.write() as conn:
+        added = (conn.execute(stats).all(), conn.execute(totals).all())
+        pks = list(conn.execute(sa.select(t.leads.c.pk)).scalars())
+        refresh_leads(conn, pks, T0.date() - timedelta(days=1), T0.date() + timedelta(days=2))
+        recounted = (conn.execute(stats).all(), conn.execute(totals).all())
+    assert added == recounted
+    assert sum(row.visits for row in added[0]) == count(world.db, t.visits) == 5
+    assert {row.visits_total for row in added[1]} == {2, 3}
 
 
 def test_a_new_campaign_starts_a_new_visit_and_internal_links_do_not(world: World) -> None:

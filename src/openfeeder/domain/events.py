@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import itertools
 import re
 from collections.abc import Mapping
@@ -223,6 +224,8 @@ def adobe_ids(foreign_cookies: list[Any]) -> list[dict[str, str]]:
 def _refuse_nul(value: object, depth: int = 0) -> None:
     """U+0000 anywhere in the event, names included: PostgreSQL's text types cannot hold it,
     so a hit carrying one could be acknowledged but never recorded."""
+    if depth == 0 and _plainly_clean(value):
+        return
     if depth > MAX_DEPTH:
         raise BadEvent("bad_field", f"the event nests deeper than {MAX_DEPTH} levels")
     if isinstance(value, str):
@@ -237,9 +240,27 @@ def _refuse_nul(value: object, depth: int = 0) -> None:
             _refuse_nul(item, depth + 1)
 
 
+def _plainly_clean(value: object) -> bool:
+    """The quick answer for the usual event, from its JSON text (orjson writes U+0000 as
+    ``\\u0000``): no U+0000, and no more brackets than the depth limit, so it cannot nest
+    too deep. False means only "look closer"."""
+    try:
+        text = orjson.dumps(value)
+    except TypeError:  # not JSON (too deep for orjson, or odd types): the walk decides
+        return False
+    return b"\\u0000" not in text and text.count(b"[") + text.count(b"{") <= MAX_DEPTH
+
+
 def _is_web_url(value: object) -> bool:
     if not isinstance(value, str) or len(value) > MAX_URL:
         return False
+    return _web_url(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _web_url(value: str) -> bool:
+    """An http(s) URL with a host (the last few thousand answers remembered: a site's hits
+    repeat its pages)."""
     try:
         parts = urlsplit(value)
     except ValueError:  # e.g. an unbalanced "[" in the host

@@ -5,7 +5,7 @@ state the steps of one batch share."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -164,7 +164,7 @@ class Session:
             "company_id": self.company_id,
             "match_source": self.match_source,
             "match_reason": self.match_reason,
-            "location": None if self.location is None else asdict(self.location),
+            "location": None if self.location is None else _location_json(self.location),
             "drop": None if self.drop is None else self.drop.value,
         }
         return SessionRow(
@@ -234,6 +234,14 @@ class Session:
             match_source=self.match_source,
             match_reason=self.match_reason,
         )
+
+
+def _location_json(location: Location) -> dict[str, Any]:
+    # Its fields are flat text, so no deep copy (``asdict``) is needed.
+    return {name: getattr(location, name) for name in _LOCATION_FIELDS}
+
+
+_LOCATION_FIELDS = tuple(f.name for f in fields(Location))
 
 
 @dataclass

@@ -29,7 +29,7 @@ from openfeeder.domain.drops import DropReason
 from openfeeder.pipeline import janitor
 from openfeeder.pipeline.metrics import PipelineCollector, PipelineCounters
 from openfeeder.pipeline.model import Batch, Event, Identifier, Tools, TransientError
-from openfeeder.pipeline.steps import STEPS, Outcome, Step, run_steps
+from openfeeder.pipeline.steps import STEPS, Outcome, Step, device, run_steps
 from openfeeder.store import pipeline as store
 from openfeeder.store.db import Database
 from openfeeder.store.hits import SHARDS
@@ -315,5 +315,6 @@ def make_pipeline(
 
         identifier = make_identifier(settings)
     city = open_city(settings)  # the configured or downloaded file, reopened when replaced
+    device.load_parser()
     tools = Tools(identifier, city, CrawlerDetect(), owns_identifier=owns)
     return Pipeline(settings, db, tools, steps=steps, clock=clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -39,9 +40,16 @@ def visit_route(route: Sequence[RouteStep]) -> list[dict[str, Any]]:
 
 
 def route_step(url: str, title: str, seconds: int) -> RouteStep:
+    hostname, path = _host_and_path(url)
+    return RouteStep(hostname, path, title, url, seconds)
+
+
+@functools.lru_cache(maxsize=4096)
+def _host_and_path(url: str) -> tuple[str, str]:
+    """A page URL's host name and path with its query (the last few thousand remembered:
+    a visit in progress is rebuilt every batch it gets a hit in)."""
     parts = urlsplit(url)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return RouteStep(parts.hostname or "", path, title, url, seconds)
+    return parts.hostname or "", (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _row(visit: NewVisit, zone: ZoneInfo) -> dict[str, Any]:

@@ -7,15 +7,18 @@ one transaction, so a crash loses nothing and repeats nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 
 from openfeeder.store import schema as t
-from openfeeder.store.upsert import insert_ignore, insert_or_update
+from openfeeder.store.bulk import write_rows
+from openfeeder.store.upsert import insert_ignore
 
 _T = TypeVar("_T")
 # First key of PostgreSQL's two-key advisory locks taken while recording an account's visits
@@ -100,7 +103,9 @@ def unprocessed_hits(conn: sa.Connection, shard: int, limit: int) -> list[HitRow
     """The shard's oldest unprocessed hits in id (append) order.
 
     ``processed_at IS NULL`` rather than a high-water mark: on PostgreSQL a hit with a lower
-    id can commit after a higher one, and a mark would skip it for ever.
+    id can commit after a higher one, and a mark would skip it for ever. The JSON columns
+    are read as their text and decoded here by orjson (the drivers' stdlib json is most of
+    a batch's reading time).
     """
     h = t.hits
     query = (
@@ -112,38 +117,59 @@ def unprocessed_hits(conn: sa.Connection, shard: int, limit: int) -> list[HitRow
             h.c.ip,
             h.c.user_agent,
             h.c.accept_language,
-            h.c.request_meta,
+            sa.cast(h.c.request_meta, sa.Text),
             h.c.visitor_key,
-            h.c.payload,
+            sa.cast(h.c.payload, sa.Text),
         )
         .where(h.c.shard == shard, h.c.processed_at.is_(None))
         .order_by(h.c.id)
         .limit(limit)
     )
-    return [HitRow(**row._mapping) for row in conn.execute(query)]
+    return [
+        HitRow(id_, account, event, at, ip, agent, language, _json(meta), visitor, _json(payload))
+        for id_, account, event, at, ip, agent, language, meta, visitor, payload in conn.execute(
+            query
+        )
+    ]
+
+
+def _json(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # what orjson refuses (integers past 64 bits) json takes
+        return json.loads(text)
 
 
 def mark_processed(conn: sa.Connection, outcomes: Sequence[Processed], at: datetime) -> None:
+    """Record each hit's outcome, through the bare driver: SQLite (in process) runs one
+    UPDATE per hit by ``executemany``; PostgreSQL one UPDATE for the batch, joined to the
+    outcomes passed as arrays. The time is converted once, as its column type would."""
     if not outcomes:
         return
-    statement = (
-        t.hits.update()
-        .where(t.hits.c.id == sa.bindparam("b_id"))
-        .values(
-            processed_at=sa.bindparam("b_at", type_=t.hits.c.processed_at.type),
-            drop_reason=sa.bindparam("b_drop"),
-            visit_id=sa.bindparam("b_visit"),
-            ip=sa.bindparam("b_ip"),
-            error=sa.bindparam("b_error"),
+    stamp = t.hits.c.processed_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    when = stamp(at) if stamp is not None else at
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "UPDATE hits SET processed_at = ?, drop_reason = ?, visit_id = ?, ip = ?, error = ?"
+            " WHERE id = ?",
+            [(when, o.drop_reason, o.visit_id, o.ip, o.error, o.hit_id) for o in outcomes],
         )
-    )
-    conn.execute(
-        statement,
-        [
-            {"b_id": o.hit_id, "b_at": at, "b_drop": o.drop_reason, "b_visit": o.visit_id}
-            | {"b_ip": o.ip, "b_error": o.error}
-            for o in outcomes
-        ],
+        return
+    conn.exec_driver_sql(
+        "UPDATE hits SET processed_at = %s, drop_reason = o.drop_reason, visit_id = o.visit_id,"
+        " ip = o.ip, error = o.error"
+        " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])"
+        " AS o(id, drop_reason, visit_id, ip, error) WHERE hits.id = o.id",
+        (
+            when,
+            [o.hit_id for o in outcomes],
+            [o.drop_reason for o in outcomes],
+            [o.visit_id for o in outcomes],
+            [o.ip for o in outcomes],
+            [o.error for o in outcomes],
+        ),
     )
 
 
@@ -165,8 +191,9 @@ def advance_shard(conn: sa.Connection, shard: int, through: int, at: datetime) -
 def lock_accounts_for_recording(conn: sa.Connection, account_ids: Collection[int]) -> None:
     """Serialise visit recording per account across workers until this transaction ends.
 
-    Two workers on different shards can touch the same lead; its per-day statistics are
-    recomputed by delete-and-insert, which races under READ COMMITTED. Ids are locked in
+    Two workers on different shards can touch the same lead; its per-day statistics and
+    totals are updated by what each batch adds (and, should a visit move, recounted by
+    delete-and-insert, which races under READ COMMITTED). Ids are locked in
     order so two workers never wait on each other crosswise. SQLite has one writer already.
     """
     if conn.dialect.name != "postgresql":
@@ -184,30 +211,34 @@ def load_sessions(
     s = t.visitor_sessions
     out: dict[tuple[int, str], SessionRow] = {}
     for chunk in _chunks(sorted(set(keys))):
-        query = sa.select(s).where(sa.tuple_(s.c.account_id, s.c.visitor_key).in_(chunk))
-        for row in conn.execute(query):
-            session = SessionRow(**row._mapping)
-            out[(session.account_id, session.visitor_key)] = session
+        query = sa.select(
+            s.c.account_id,
+            s.c.visitor_key,
+            s.c.visit_id,
+            s.c.started_at,
+            s.c.last_hit_at,
+            sa.cast(s.c.state, sa.Text),
+        ).where(sa.tuple_(s.c.account_id, s.c.visitor_key).in_(chunk))
+        for account_id, visitor_key, visit_id, started_at, last_hit_at, state in conn.execute(
+            query
+        ):
+            out[(account_id, visitor_key)] = SessionRow(
+                account_id, visitor_key, visit_id, started_at, last_hit_at, _json(state)
+            )
     return out
 
 
 def save_sessions(conn: sa.Connection, sessions: Sequence[SessionRow]) -> None:
-    insert_or_update(
+    write_rows(
         conn,
         t.visitor_sessions,
+        ("account_id", "visitor_key", "visit_id", "started_at", "last_hit_at", "state"),
         [
-            {
-                "account_id": s.account_id,
-                "visitor_key": s.visitor_key,
-                "visit_id": s.visit_id,
-                "started_at": s.started_at,
-                "last_hit_at": s.last_hit_at,
-                "state": s.state,
-            }
+            (s.account_id, s.visitor_key, s.visit_id, s.started_at, s.last_hit_at, s.state)
             for s in sessions
         ],
-        ["account_id", "visitor_key"],
-        ["visit_id", "started_at", "last_hit_at", "state"],
+        keys=["account_id", "visitor_key"],
+        update=["visit_id", "started_at", "last_hit_at", "state"],
     )
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -11,8 +10,8 @@ import sqlalchemy as sa
 
 from openfeeder.domain.models import Page, Visit
 from openfeeder.store import schema as t
+from openfeeder.store.bulk import converted, write_rows
 from openfeeder.store.rows import location_from_row, prefixed
-from openfeeder.store.upsert import insert_ignore
 
 _T = TypeVar("_T")
 
@@ -22,64 +21,167 @@ def save_visits(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
 
     Each row carries ``company_id``, a ``location`` and a ``pages`` list besides the visit's
     columns. A visit id seen before is replaced. Per-day statistics and lead totals are
-    recomputed from the stored visits of the leads touched, so they are always exact.
+    brought in step by the differences the batch makes (what the replaced visits counted
+    comes back from their deletion), so they stay exact without rereading the leads'
+    history.
     """
     if not rows:
         return
     # Rows are written in key order so that concurrent writers (pipeline workers on
     # PostgreSQL) take row locks in the same order and cannot deadlock each other.
     locations = {row["location"].id: row["location"] for row in rows}
-    insert_ignore(conn, t.locations, [asdict(locations[k]) for k in sorted(locations)], ["id"])
+    write_rows(
+        conn,
+        t.locations,
+        _LOCATION_COLUMNS,
+        [[getattr(locations[k], c) for c in _LOCATION_COLUMNS] for k in sorted(locations)],
+        keys=["id"],
+    )
     lead_keys = {(row["account_id"], row["lead_id"]): row for row in rows}
     lead_keys = {key: lead_keys[key] for key in sorted(lead_keys)}
-    insert_ignore(
+    write_rows(
         conn,
         t.leads,
+        ("account_id", "id", "company_id", "location_id", "tags", "visits_total"),
         [
-            {
-                "account_id": account_id,
-                "id": lead_id,
-                "company_id": row["company_id"],
-                "location_id": row["location"].id,
-                "tags": [],
-                "visits_total": 0,
-            }
+            (account_id, lead_id, row["company_id"], row["location"].id, [], 0)
             for (account_id, lead_id), row in lead_keys.items()
         ],
-        ["account_id", "id"],
+        keys=["account_id", "id"],
     )
     pks = _lead_pks(conn, list(lead_keys))
-    ids = [row["id"] for row in rows]
-    for chunk in _chunks(ids):
-        conn.execute(t.visit_pages.delete().where(t.visit_pages.c.visit_id.in_(chunk)))
-        conn.execute(t.visits.delete().where(t.visits.c.id.in_(chunk)))
-    visit_columns = set(t.visits.c.keys())
-    conn.execute(
-        t.visits.insert(),
-        [
-            {k: v for k, v in row.items() if k in visit_columns}
-            | {
-                "lead_pk": pks[(row["account_id"], row["lead_id"])],
-                "location_id": row["location"].id,
-            }
-            for row in rows
-        ],
+    v = t.visits
+    replaced: dict[str, Any] = {}
+    for chunk in _chunks([row["id"] for row in rows]):
+        # Their pages go with them (ON DELETE CASCADE); what they counted comes back.
+        deleted = v.delete().where(v.c.id.in_(chunk)).returning(*_COUNTED)
+        replaced.update((old.id, old) for old in conn.execute(deleted))
+    visit_rows: list[list[Any]] = []
+    page_rows: list[tuple[Any, ...]] = []
+    for row in rows:
+        lead_pk = pks[(row["account_id"], row["lead_id"])]
+        values = row | {"lead_pk": lead_pk, "location_id": row["location"].id}
+        visit_rows.append([values[c] for c in _VISIT_COLUMNS])
+        page_rows.extend(
+            (row["id"], position, lead_pk, row["date"], url)
+            for position, url in enumerate(row["pages"])
+        )
+    write_rows(conn, t.visits, _VISIT_COLUMNS, visit_rows)
+    write_rows(conn, t.visit_pages, _PAGE_COLUMNS, page_rows)
+    new = [dict(zip(_VISIT_COLUMNS, values, strict=True)) for values in visit_rows]
+    if all(_same_place(replaced[row["id"]], row) for row in new if row["id"] in replaced):
+        add_to_leads(conn, new, list(replaced.values()))
+    else:  # a visit moved to another lead or day (never by the pipeline): count afresh
+        days = [row["date"] for row in rows] + [old.date for old in replaced.values()]
+        touched = set(pks.values()) | {old.lead_pk for old in replaced.values()}
+        refresh_leads(conn, sorted(touched), min(days), max(days))
+
+
+# What a stored visit counts for in its lead's statistics.
+_COUNTED = (
+    t.visits.c.id,
+    t.visits.c.account_id,
+    t.visits.c.lead_pk,
+    t.visits.c.date,
+    t.visits.c.started_at,
+    t.visits.c.page_depth,
+    t.visits.c.visit_length,
+)
+
+
+def _same_place(old: Any, new: dict[str, Any]) -> bool:
+    return (old.lead_pk, old.date, old.started_at) == (
+        new["lead_pk"],
+        new["date"],
+        new["started_at"],
     )
-    pages = [
-        {
-            "visit_id": row["id"],
-            "position": position,
-            "lead_pk": pks[(row["account_id"], row["lead_id"])],
-            "date": row["date"],
-            "page_url": url,
-        }
-        for row in rows
-        for position, url in enumerate(row["pages"])
-    ]
-    if pages:
-        conn.execute(t.visit_pages.insert(), pages)
-    days = [row["date"] for row in rows]
-    refresh_leads(conn, sorted(set(pks.values())), min(days), max(days))
+
+
+def add_to_leads(
+    conn: sa.Connection, added: Sequence[Mapping[str, Any]], removed: Sequence[Any]
+) -> None:
+    """Bring per-day statistics and lead totals in step with visits added and removed (a
+    replaced visit is both, at the same lead, day and start), by adding the differences:
+    one upsert of ``lead_day_stats`` and one update of ``leads`` per batch, whatever the
+    leads' history. ``removed`` items have the ``_COUNTED`` attributes."""
+    days: dict[tuple[int, date], list[int]] = {}
+    leads: dict[int, list[Any]] = {}
+    for sign, visits in ((1, added), (-1, removed)):
+        for visit in visits:
+            get = visit.__getitem__ if sign == 1 else visit.__getattribute__
+            lead_pk, day, depth = get("lead_pk"), get("date"), get("page_depth")
+            stats = days.setdefault((lead_pk, day), [get("account_id"), 0, 0, 0, 0])
+            stats[1] += sign
+            stats[2] += sign * depth
+            stats[3] += sign * get("visit_length")
+            stats[4] += sign * (depth <= 1)
+            lead = leads.setdefault(lead_pk, [0, None, None, None, None])
+            lead[0] += sign
+            if sign == 1:
+                at = get("started_at")
+                lead[1] = at if lead[1] is None else min(lead[1], at)
+                lead[2] = at if lead[2] is None else max(lead[2], at)
+                lead[3] = day if lead[3] is None else min(lead[3], day)
+                lead[4] = day if lead[4] is None else max(lead[4], day)
+    _add_day_stats(conn, days)
+    _add_lead_totals(conn, leads)
+
+
+def _add_day_stats(conn: sa.Connection, days: dict[tuple[int, date], list[int]]) -> None:
+    """The one write of ``lead_day_stats``: each (lead, day)'s differences added."""
+    counts = ("visits", "pageviews", "seconds", "bounces")
+    write_rows(
+        conn,
+        t.lead_day_stats,
+        ("lead_pk", "day", "account_id", *counts),
+        [(lead_pk, day, *stats) for (lead_pk, day), stats in sorted(days.items())],
+        keys=["lead_pk", "day"],
+        update={name: f"lead_day_stats.{name} + excluded.{name}" for name in counts},
+    )
+
+
+_LEAD_TOTALS = (
+    "pk",
+    "visits_total",
+    "first_visit_at",
+    "last_visit_at",
+    "first_visit_date",
+    "last_visit_date",
+)
+
+
+def _add_lead_totals(conn: sa.Connection, leads: dict[int, list[Any]]) -> None:
+    """Lead totals: visits added (net), first and last visit widened to the new ones."""
+    rows = converted(
+        conn, t.leads, _LEAD_TOTALS, [(pk, *totals) for pk, totals in sorted(leads.items())]
+    )
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "UPDATE leads SET visits_total = visits_total + ?2,"
+            " first_visit_at = coalesce(min(first_visit_at, ?3), first_visit_at, ?3),"
+            " last_visit_at = coalesce(max(last_visit_at, ?4), last_visit_at, ?4),"
+            " first_visit_date = coalesce(min(first_visit_date, ?5), first_visit_date, ?5),"
+            " last_visit_date = coalesce(max(last_visit_date, ?6), last_visit_date, ?6)"
+            " WHERE pk = ?1",
+            rows,
+        )
+        return
+    row = "(%s::int, %s::int, %s::timestamptz, %s::timestamptz, %s::date, %s::date)"
+    sql = (
+        "UPDATE leads SET visits_total = leads.visits_total + d.added,"  # noqa: S608 - no input
+        " first_visit_at = least(leads.first_visit_at, d.first_at),"
+        " last_visit_at = greatest(leads.last_visit_at, d.last_at),"
+        " first_visit_date = least(leads.first_visit_date, d.first_day),"
+        " last_visit_date = greatest(leads.last_visit_date, d.last_day)"
+        f" FROM (VALUES {', '.join([row] * len(rows))})"
+        " AS d(pk, added, first_at, last_at, first_day, last_day) WHERE leads.pk = d.pk"
+    )
+    conn.exec_driver_sql(sql, tuple(value for row in rows for value in row))
+
+
+_LOCATION_COLUMNS = tuple(t.locations.c.keys())
+_VISIT_COLUMNS = tuple(t.visits.c.keys())
+_PAGE_COLUMNS = ("visit_id", "position", "lead_pk", "date", "page_url")
 
 
 def refresh_leads(conn: sa.Connection, lead_pks: list[int], first: date, last: date) -> None:

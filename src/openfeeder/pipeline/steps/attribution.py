@@ -9,6 +9,7 @@ networks, mobile apps). A referrer on the site's own registrable domain is no so
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit
 
@@ -104,8 +105,10 @@ class AttributionStep(Step):
         return event
 
 
+@functools.lru_cache(maxsize=4096)
 def attribute(page_url: str, referrer: str) -> Attribution:
-    """Where the visitor on ``page_url`` came from."""
+    """Where the visitor on ``page_url`` came from (remembered for the last few thousand
+    page and referrer pairs: most hits repeat one)."""
     params = {key.lower(): value for key, value in parse_qsl(urlsplit(page_url).query) if value}
     external = bool(referrer) and not same_site(urlsplit(page_url).hostname or "", referrer)
     by_referrer = classify_referrer(referrer) if external else None

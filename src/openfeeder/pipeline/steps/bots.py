@@ -3,13 +3,17 @@ automated browsers, and crawlers by the maintained user-agent rules of ``crawler
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openfeeder.domain.drops import DropReason
 from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps.base import Step
+
+if TYPE_CHECKING:
+    from crawlerdetect import CrawlerDetect
 
 # Browsers driven by software. crawlerdetect knows most crawlers (and "headless" in general);
 # these get their own reason so operators can tell site tests and scrapers from crawlers.
@@ -32,14 +36,22 @@ class BotsStep(Step):
         if is_prefetch(event.hit.request_meta):
             return DropReason.PREFETCH
         agent = (event.hit.user_agent or "").strip()
-        if not agent:
-            return DropReason.BOT  # every browser sends one; scripts often do not
         brands = str((event.hit.request_meta or {}).get("sec-ch-ua", ""))
-        if HEADLESS.search(agent) or HEADLESS.search(brands):  # client hints name it too
-            return DropReason.HEADLESS
-        if batch.tools.crawlers.is_crawler(agent):
-            return DropReason.BOT
-        return event
+        verdict = agent_verdict(batch.tools.crawlers, agent, brands)
+        return event if verdict is None else verdict
+
+
+@functools.lru_cache(maxsize=4096)
+def agent_verdict(crawlers: CrawlerDetect, agent: str, brands: str) -> DropReason | None:
+    """Why a user agent (and its client hints' brands) is no visitor, if it is not; the
+    last few thousand agents are remembered, as a site's hits come from far fewer."""
+    if not agent:
+        return DropReason.BOT  # every browser sends one; scripts often do not
+    if HEADLESS.search(agent) or HEADLESS.search(brands):  # client hints name it too
+        return DropReason.HEADLESS
+    if crawlers.is_crawler(agent):
+        return DropReason.BOT
+    return None
 
 
 def is_prefetch(request_meta: Mapping[str, Any] | None) -> bool:
