@@ -1,13 +1,21 @@
 """Lead queries: interval lists filtered by feed criteria, single leads, and export streams.
 
-Interval lists aggregate ``lead_day_stats`` (never raw visits), so their cost follows the
-number of days × leads in the range, not the number of hits.
+A lead list is ordered by the time of each lead's last visit in the interval (newest first),
+then quality, then lead id. A page is read by *walking* ``lead_day_stats`` newest first on its
+``(account_id, last_visit_at, day, lead_pk)`` index: a lead's first row in that walk is its
+last visit of the interval, so the walk stops once the page's leads (and any leads tied with
+the last of them) are known, and interval stats and quality are aggregated for those leads
+only. Its cost follows the page's depth, not the interval's size. Feed criteria about the
+lead, its company or its location (and the activity ``exists`` criteria) are joined into the
+walk. Criteria on interval totals (``visits``, ``pageviews`` thresholds) cannot be decided
+row by row: such feeds take the slow path, ``list_leads_aggregated``, which aggregates every
+day row of the interval (never raw visits), so its cost follows days × leads in the range.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,9 +42,11 @@ def _capped(value: sa.ColumnElement[int], cap: int, points: int) -> sa.ColumnEle
     return points * sa.case((value > cap, cap), else_=value)
 
 
-def day_stats(account_id: int, first: date, last: date) -> sa.Subquery:
-    """Per lead with a visit in [first, last]: visits, pageviews, seconds, bounces and the
-    last visit day, summed from ``lead_day_stats``."""
+def day_stats(
+    account_id: int, first: date, last: date, *where: sa.ColumnElement[bool]
+) -> sa.Subquery:
+    """Per lead with a visit in [first, last]: visits, pageviews, seconds, bounces, the
+    last visit day and the last visit's time, summed from ``lead_day_stats``."""
     s = t.lead_day_stats
     return (
         sa.select(
@@ -46,8 +56,9 @@ def day_stats(account_id: int, first: date, last: date) -> sa.Subquery:
             sa.func.sum(s.c.seconds).label("seconds"),
             sa.func.sum(s.c.bounces).label("bounces"),
             sa.func.max(s.c.day).label("last_day"),
+            sa.func.max(s.c.last_visit_at).label("last_visit_at"),
         )
-        .where(s.c.account_id == account_id, s.c.day.between(first, last))
+        .where(s.c.account_id == account_id, s.c.day.between(first, last), *where)
         .group_by(s.c.lead_pk)
         .subquery("stats")
     )
@@ -105,16 +116,63 @@ def list_leads(
     criteria: list[FeedCriterion],
     offset: int,
     limit: int,
+) -> Page:
+    """Leads with a visit in [first, last]: last visit time desc, quality desc, id; ≤ 10 000.
+
+    Read by walking the day rows newest first (see the module's docstring); feeds with
+    criteria on interval totals take ``list_leads_aggregated``."""
+    if any(c.criterion_type in _AGGREGATE_CRITERIA for c in criteria):
+        return list_leads_aggregated(conn, account_id, first, last, criteria, offset, limit)
+    walk = _Walk(account_id, first, last, criteria)
+    total = walk.count(conn)
+    limit = max(0, min(limit, total - offset))
+    if not limit:
+        return Page([], total)
+    groups = walk.groups(conn, offset + limit)
+    # Only the tie groups that overlap the page need their order inside (quality, id).
+    page: list[Any] = []
+    position = 0
+    wanted: list[list[int]] = []
+    for group in groups:
+        if position + len(group) > offset:
+            wanted.append(group)
+        position += len(group)
+    skipped = position - sum(map(len, wanted))
+    pks = [pk for group in wanted for pk in group]
+    query, _quality, _ = interval_query(
+        account_id, first, last, [], day_stats(account_id, first, last, _in(pks))
+    )
+    rows = {row.pk: row for row in conn.execute(query)}
+    for group in wanted:
+        page += sorted((rows[pk] for pk in group), key=lambda row: (-row.quality, row.id))
+    start = offset - skipped
+    items = [_lead_from_row(row._mapping, interval=True) for row in page[start : start + limit]]
+    return Page(items, total)
+
+
+def list_leads_aggregated(
+    conn: sa.Connection,
+    account_id: int,
+    first: date,
+    last: date,
+    criteria: list[FeedCriterion],
+    offset: int,
+    limit: int,
     stats: sa.Subquery | None = None,
 ) -> Page:
-    """Leads with a visit in [first, last], last visit day desc, quality desc, id; ≤ 10 000."""
-    query, quality, last_day = interval_query(account_id, first, last, criteria, stats)
+    """The slow path of ``list_leads``, in the same order: every lead of the interval
+    aggregated, filtered and sorted in one query. Feeds with ``visits``/``pageviews``
+    thresholds use it; so do the tests and the benchmark, as the reference. ``stats`` as in
+    ``interval_query`` (it must also carry ``last_visit_at``)."""
+    if stats is None:
+        stats = day_stats(account_id, first, last)
+    query, quality, _ = interval_query(account_id, first, last, criteria, stats)
     limit = max(0, min(limit, LEAD_CAP - offset))
     if limit:
         # The total rides along as a window count, so a page costs one aggregation of the
         # day statistics instead of two (one for the count, one for the page).
         ordered = query.add_columns(sa.func.count().over().label("total_count")).order_by(
-            last_day.desc(), quality.desc(), t.leads.c.id
+            stats.c.last_visit_at.desc(), quality.desc(), t.leads.c.id
         )
         rows = conn.execute(ordered.offset(offset).limit(limit)).all()
         if rows:
@@ -123,6 +181,100 @@ def list_leads(
     # Past the last page (or the cap) no row carries the total: count on its own.
     count = sa.select(sa.func.count()).select_from(query.limit(LEAD_CAP).subquery())
     return Page([], conn.execute(count).scalar_one())
+
+
+# Thresholds on interval totals: a day row cannot tell whether its lead passes them.
+_AGGREGATE_CRITERIA = {Criterion.VISITS, Criterion.PAGEVIEWS}
+
+
+def _in(pks: list[int]) -> sa.ColumnElement[bool]:
+    # One expanding parameter, so the statement's text does not change with the page size.
+    return t.lead_day_stats.c.lead_pk.in_(sa.bindparam("page_pks", pks, expanding=True))
+
+
+class _Walk:
+    """The day rows of an account's interval that match a feed, newest last visit first."""
+
+    # Rows read per lead needed at first: most leads have one day row near the top.
+    SLACK = 1.5
+
+    def __init__(
+        self, account_id: int, first: date, last: date, criteria: list[FeedCriterion]
+    ) -> None:
+        s = t.lead_day_stats
+        # The local days [first, last] lie within these UTC bounds in any timezone
+        # (UTC-12 … UTC+14): they let the index range start and end near the interval.
+        after = datetime.combine(first - timedelta(days=1), time(), UTC)
+        before = datetime.combine(last + timedelta(days=2), time(), UTC)
+        where = [
+            s.c.account_id == account_id,
+            s.c.last_visit_at >= after,
+            s.c.last_visit_at < before,
+            s.c.day.between(first, last),
+        ]
+        source: sa.FromClause = s
+        clauses = _criteria_clauses(criteria, day_stats(account_id, first, last), first, last)
+        if clauses:
+            source = (
+                s.join(t.leads, t.leads.c.pk == s.c.lead_pk)
+                .join(t.companies, t.companies.c.id == t.leads.c.company_id)
+                .join(t.locations, t.locations.c.id == t.leads.c.location_id)
+            )
+            where += clauses
+        # Compared, never shown: read as the driver gives it (no datetime parsing on SQLite,
+        # whose text form sorts as the times do).
+        at = sa.type_coerce(s.c.last_visit_at, sa.String()).label("at")
+        self.rows = (
+            sa.select(s.c.lead_pk, at)
+            .select_from(source)
+            .where(*where)
+            .order_by(s.c.last_visit_at.desc())
+            .limit(sa.bindparam("rows", type_=sa.Integer))
+        )
+        self.pks = sa.select(s.c.lead_pk).select_from(source).where(*where)
+
+    def count(self, conn: sa.Connection) -> int:
+        """How many leads the walk holds, capped at ``LEAD_CAP``.
+
+        The newest rows hold that many leads in a busy interval: counting the distinct leads
+        among the first 2 × cap rows (an index range, no sort) answers it. Only when they hold
+        fewer is the interval counted whole — then it has fewer than 2 × cap day rows or
+        fewer than cap leads, and the count costs what it finds."""
+        top = self.rows.with_only_columns(t.lead_day_stats.c.lead_pk).subquery("top")
+        counted = sa.select(sa.func.count(sa.distinct(top.c.lead_pk)), sa.func.count())
+        found, rows = conn.execute(counted, {"rows": 2 * LEAD_CAP}).one()
+        if found >= LEAD_CAP:
+            return LEAD_CAP
+        if rows < 2 * LEAD_CAP:
+            return int(found)
+        every = self.pks.distinct().limit(LEAD_CAP).subquery("every")
+        return int(conn.execute(sa.select(sa.func.count()).select_from(every)).scalar_one())
+
+    def groups(self, conn: sa.Connection, needed: int) -> list[list[int]]:
+        """The first ``needed`` leads in walk order, grouped by last visit time (newest
+        first); the last group is whole, so it may run past ``needed``."""
+        rows = int(needed * self.SLACK) + 64
+        while True:
+            result = conn.execute(self.rows, {"rows": rows}).all()
+            groups: list[list[int]] = []
+            seen: set[int] = set()
+            at: object = None
+            complete = len(result) < rows  # the walk ran out: whatever was found is all
+            for pk, row_at in result:
+                if len(seen) >= needed and row_at != at:
+                    complete = True  # every row tied with the last lead has been read
+                    break
+                if pk in seen:
+                    continue
+                seen.add(pk)
+                if row_at == at:
+                    groups[-1].append(pk)
+                else:
+                    groups.append([pk])
+                    at = row_at
+            if complete:
+                return groups
+            rows *= 2
 
 
 def stream_leads(

@@ -100,13 +100,23 @@ def refresh_leads(conn: sa.Connection, lead_pks: list[int], first: date, last: d
                 sa.func.sum(v.c.page_depth),
                 sa.func.sum(v.c.visit_length),
                 sa.func.sum(sa.case((v.c.page_depth <= 1, 1), else_=0)),
+                sa.func.max(v.c.started_at),
             )
             .where(v.c.lead_pk.in_(chunk), v.c.date.between(first, last))
             .group_by(v.c.lead_pk, v.c.date)
         )
         conn.execute(
             t.lead_day_stats.insert().from_select(
-                ["lead_pk", "day", "account_id", "visits", "pageviews", "seconds", "bounces"],
+                [
+                    "lead_pk",
+                    "day",
+                    "account_id",
+                    "visits",
+                    "pageviews",
+                    "seconds",
+                    "bounces",
+                    "last_visit_at",
+                ],
                 per_day,
             )
         )
