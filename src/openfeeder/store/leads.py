@@ -42,11 +42,13 @@ def _capped(value: sa.ColumnElement[int], cap: int, points: int) -> sa.ColumnEle
     return points * sa.case((value > cap, cap), else_=value)
 
 
-def day_stats(
-    account_id: int, first: date, last: date, *where: sa.ColumnElement[bool]
-) -> sa.Subquery:
+def day_stats(account_id: int, first: date, last: date) -> sa.Subquery:
     """Per lead with a visit in [first, last]: visits, pageviews, seconds, bounces, the
     last visit day and the last visit's time, summed from ``lead_day_stats``."""
+    return _day_stats(first, last, t.lead_day_stats.c.account_id == account_id)
+
+
+def _day_stats(first: date, last: date, where: sa.ColumnElement[bool]) -> sa.Subquery:
     s = t.lead_day_stats
     return (
         sa.select(
@@ -58,7 +60,7 @@ def day_stats(
             sa.func.max(s.c.day).label("last_day"),
             sa.func.max(s.c.last_visit_at).label("last_visit_at"),
         )
-        .where(s.c.account_id == account_id, s.c.day.between(first, last), *where)
+        .where(where, s.c.day.between(first, last))
         .group_by(s.c.lead_pk)
         .subquery("stats")
     )
@@ -139,8 +141,10 @@ def list_leads(
         position += len(group)
     skipped = position - sum(map(len, wanted))
     pks = [pk for group in wanted for pk in group]
+    # By lead (the walk found them in this account): the primary key serves it, where an
+    # account filter would lead SQLite to the interval's (account_id, day) index.
     query, _quality, _ = interval_query(
-        account_id, first, last, [], day_stats(account_id, first, last, _in(pks))
+        account_id, first, last, [], _day_stats(first, last, _in(pks))
     )
     rows = {row.pk: row for row in conn.execute(query)}
     for group in wanted:
