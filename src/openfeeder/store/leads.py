@@ -189,6 +189,8 @@ def list_leads_aggregated(
 
 # Thresholds on interval totals: a day row cannot tell whether its lead passes them.
 _AGGREGATE_CRITERIA = {Criterion.VISITS, Criterion.PAGEVIEWS}
+_COMPANY_CRITERIA = {Criterion.INDUSTRY_CODE, Criterion.EMPLOYEE_COUNT, Criterion.COMPANY_NAME}
+_LOCATION_CRITERIA = {Criterion.COUNTRY_CODE, Criterion.REGION, Criterion.CITY}
 
 
 def _in(pks: list[int]) -> sa.ColumnElement[bool]:
@@ -219,11 +221,13 @@ class _Walk:
         source: sa.FromClause = s
         clauses = _criteria_clauses(criteria, day_stats(account_id, first, last), first, last)
         if clauses:
-            source = (
-                s.join(t.leads, t.leads.c.pk == s.c.lead_pk)
-                .join(t.companies, t.companies.c.id == t.leads.c.company_id)
-                .join(t.locations, t.locations.c.id == t.leads.c.location_id)
-            )
+            # Each walked row pays for its joins: only the tables the criteria read.
+            kinds = {c.criterion_type for c in criteria}
+            source = s.join(t.leads, t.leads.c.pk == s.c.lead_pk)
+            if kinds & _COMPANY_CRITERIA:
+                source = source.join(t.companies, t.companies.c.id == t.leads.c.company_id)
+            if kinds & _LOCATION_CRITERIA:
+                source = source.join(t.locations, t.locations.c.id == t.leads.c.location_id)
             where += clauses
         # Compared, never shown: read as the driver gives it (no datetime parsing on SQLite,
         # whose text form sorts as the times do).
@@ -240,16 +244,18 @@ class _Walk:
     def count(self, conn: sa.Connection) -> int:
         """How many leads the walk holds, capped at ``LEAD_CAP``.
 
-        The newest rows hold that many leads in a busy interval: counting the distinct leads
-        among the first 2 × cap rows (an index range, no sort) answers it. Only when they hold
-        fewer is the interval counted whole — then it has fewer than 2 × cap day rows or
-        fewer than cap leads, and the count costs what it finds."""
+        The newest rows hold that many leads in a busy interval (most leads have one day row
+        among them): counting the distinct leads among the first 1.25 × cap rows (an index
+        range) answers it. Only when they hold fewer is the interval counted whole — then it
+        has fewer than that many day rows or fewer than cap leads, or its leads come back day
+        after day, and the count costs what it reads."""
         top = self.rows.with_only_columns(t.lead_day_stats.c.lead_pk).subquery("top")
         counted = sa.select(sa.func.count(sa.distinct(top.c.lead_pk)), sa.func.count())
-        found, rows = conn.execute(counted, {"rows": 2 * LEAD_CAP}).one()
+        limit = LEAD_CAP + LEAD_CAP // 4
+        found, rows = conn.execute(counted, {"rows": limit}).one()
         if found >= LEAD_CAP:
             return LEAD_CAP
-        if rows < 2 * LEAD_CAP:
+        if rows < limit:
             return int(found)
         every = self.pks.distinct().limit(LEAD_CAP).subquery("every")
         return int(conn.execute(sa.select(sa.func.count()).select_from(every)).scalar_one())
