@@ -14,6 +14,8 @@ day row of the interval (never raw visits), so its cost follows days × leads in
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -28,6 +30,9 @@ from openfeeder.store import schema as t
 from openfeeder.store.rows import company_from_row, location_from_row, prefixed
 
 LEAD_CAP = 10_000
+
+# A day: a value, or a bind parameter of the walk's statements (built once, see ``_walk``).
+_Day = date | sa.ColumnElement[date]
 
 
 def _known_fields_points() -> sa.ColumnElement[int]:
@@ -48,7 +53,7 @@ def day_stats(account_id: int, first: date, last: date) -> sa.Subquery:
     return _day_stats(first, last, t.lead_day_stats.c.account_id == account_id)
 
 
-def _day_stats(first: date, last: date, where: sa.ColumnElement[bool]) -> sa.Subquery:
+def _day_stats(first: _Day, last: _Day, where: sa.ColumnElement[bool]) -> sa.Subquery:
     s = t.lead_day_stats
     return (
         sa.select(
@@ -78,13 +83,30 @@ def interval_query(
     lead-list benchmark passes one aggregated from raw visits)."""
     if stats is None:
         stats = day_stats(account_id, first, last)
+    query, quality = _interval_select(
+        stats,
+        sa.literal(account_id),
+        sa.literal(last - timedelta(days=q.RECENT_DAYS), sa.Date),
+        sa.literal(last - timedelta(days=q.MONTH_DAYS), sa.Date),
+    )
+    for clause in _criteria_clauses(criteria, stats, first, last):
+        query = query.where(clause)
+    return query, quality, stats.c.last_day
+
+
+def _interval_select(
+    stats: sa.Subquery,
+    account_id: sa.ColumnElement[int],
+    recent_from: sa.ColumnElement[date],
+    month_from: sa.ColumnElement[date],
+) -> tuple[sa.Select[Any], sa.ColumnElement[int]]:
     activity = (
         _capped(stats.c.visits, q.VISIT_CAP, q.VISIT_POINTS)
         + _capped(stats.c.pageviews, q.PAGEVIEW_CAP, q.PAGEVIEW_POINTS)
         + _capped(stats.c.seconds // 60, q.MINUTE_CAP, q.MINUTE_POINTS)
         + sa.case(
-            (stats.c.last_day >= last - timedelta(days=q.RECENT_DAYS), q.RECENT_POINTS),
-            (stats.c.last_day >= last - timedelta(days=q.MONTH_DAYS), q.MONTH_POINTS),
+            (stats.c.last_day >= recent_from, q.RECENT_POINTS),
+            (stats.c.last_day >= month_from, q.MONTH_POINTS),
             else_=0,
         )
     )
@@ -105,9 +127,7 @@ def interval_query(
         .join(t.locations, t.locations.c.id == t.leads.c.location_id)
         .where(t.leads.c.account_id == account_id)
     )
-    for clause in _criteria_clauses(criteria, stats, first, last):
-        query = query.where(clause)
-    return query, quality, stats.c.last_day
+    return query, quality
 
 
 def list_leads(
@@ -125,7 +145,7 @@ def list_leads(
     criteria on interval totals take ``list_leads_aggregated``."""
     if any(c.criterion_type in _AGGREGATE_CRITERIA for c in criteria):
         return list_leads_aggregated(conn, account_id, first, last, criteria, offset, limit)
-    walk = _Walk(account_id, first, last, criteria)
+    walk = _walk(tuple(criteria)).bound(account_id, first, last)
     total = walk.count(conn)
     limit = max(0, min(limit, total - offset))
     if not limit:
@@ -141,12 +161,7 @@ def list_leads(
         position += len(group)
     skipped = position - sum(map(len, wanted))
     pks = [pk for group in wanted for pk in group]
-    # By lead (the walk found them in this account): the primary key serves it, where an
-    # account filter would lead SQLite to the interval's (account_id, day) index.
-    query, _quality, _ = interval_query(
-        account_id, first, last, [], _day_stats(first, last, _in(pks))
-    )
-    rows = {row.pk: row for row in conn.execute(query)}
+    rows = {row.pk: row for row in walk.page_rows(conn, pks)}
     for group in wanted:
         page += sorted((rows[pk] for pk in group), key=lambda row: (-row.quality, row.id))
     start = offset - skipped
@@ -193,33 +208,32 @@ _COMPANY_CRITERIA = {Criterion.INDUSTRY_CODE, Criterion.EMPLOYEE_COUNT, Criterio
 _LOCATION_CRITERIA = {Criterion.COUNTRY_CODE, Criterion.REGION, Criterion.CITY}
 
 
-def _in(pks: list[int]) -> sa.ColumnElement[bool]:
-    # One expanding parameter, so the statement's text does not change with the page size.
-    return t.lead_day_stats.c.lead_pk.in_(sa.bindparam("page_pks", pks, expanding=True))
+@functools.lru_cache(maxsize=256)
+def _walk(criteria: tuple[FeedCriterion, ...]) -> _Walk:
+    """A feed's walk statements, built once: a request only binds its values."""
+    return _Walk(list(criteria))
 
 
 class _Walk:
-    """The day rows of an account's interval that match a feed, newest last visit first."""
+    """The day rows of an account's interval that match a feed, newest last visit first, and
+    the page query for the leads found; every value is a bind parameter (``bound``)."""
 
     # Rows read per lead needed at first: most leads have one day row near the top.
     SLACK = 1.5
 
-    def __init__(
-        self, account_id: int, first: date, last: date, criteria: list[FeedCriterion]
-    ) -> None:
+    def __init__(self, criteria: list[FeedCriterion]) -> None:
         s = t.lead_day_stats
-        # The local days [first, last] lie within these UTC bounds in any timezone
-        # (UTC-12 … UTC+14): they let the index range start and end near the interval.
-        after = datetime.combine(first - timedelta(days=1), time(), UTC)
-        before = datetime.combine(last + timedelta(days=2), time(), UTC)
+        first = sa.bindparam("walk_first", type_=sa.Date)
+        last = sa.bindparam("walk_last", type_=sa.Date)
+        account_id = sa.bindparam("walk_account", type_=sa.Integer)
         where = [
             s.c.account_id == account_id,
-            s.c.last_visit_at >= after,
-            s.c.last_visit_at < before,
+            s.c.last_visit_at >= sa.bindparam("walk_after", type_=t.Timestamp()),
+            s.c.last_visit_at < sa.bindparam("walk_before", type_=t.Timestamp()),
             s.c.day.between(first, last),
         ]
         source: sa.FromClause = s
-        clauses = _criteria_clauses(criteria, day_stats(account_id, first, last), first, last)
+        clauses = _criteria_clauses(criteria, s, first, last)
         if clauses:
             # Each walked row pays for its joins: only the tables the criteria read.
             kinds = {c.criterion_type for c in criteria}
@@ -239,33 +253,62 @@ class _Walk:
             .order_by(s.c.last_visit_at.desc())
             .limit(sa.bindparam("rows", type_=sa.Integer))
         )
-        self.pks = sa.select(s.c.lead_pk).select_from(source).where(*where)
+        top = self.rows.with_only_columns(s.c.lead_pk).subquery("top")
+        self.top_count = sa.select(sa.func.count(sa.distinct(top.c.lead_pk)), sa.func.count())
+        every = sa.select(s.c.lead_pk).select_from(source).where(*where).distinct()
+        self.every_count = sa.select(sa.func.count()).select_from(
+            every.limit(sa.bindparam("cap", type_=sa.Integer)).subquery("every")
+        )
+        # By lead (the walk found them in this account): the primary key serves it, where an
+        # account filter would lead SQLite to the interval's (account_id, day) index. One
+        # expanding parameter, so the statement's text does not change with the page size.
+        pks = s.c.lead_pk.in_(sa.bindparam("page_pks", expanding=True))
+        self.page, _quality = _interval_select(
+            _day_stats(first, last, pks),
+            account_id,
+            sa.bindparam("recent_from", type_=sa.Date),
+            sa.bindparam("month_from", type_=sa.Date),
+        )
+        self.values: dict[str, Any] = {}
+
+    def bound(self, account_id: int, first: date, last: date) -> _Walk:
+        walk = copy.copy(self)
+        # The local days [first, last] lie within these UTC bounds in any timezone
+        # (UTC-12 … UTC+14): they let the index range start and end near the interval.
+        walk.values = {
+            "walk_account": account_id,
+            "walk_first": first,
+            "walk_last": last,
+            "walk_after": datetime.combine(first - timedelta(days=1), time(), UTC),
+            "walk_before": datetime.combine(last + timedelta(days=2), time(), UTC),
+            "recent_from": last - timedelta(days=q.RECENT_DAYS),
+            "month_from": last - timedelta(days=q.MONTH_DAYS),
+        }
+        return walk
 
     def count(self, conn: sa.Connection) -> int:
         """How many leads the walk holds, capped at ``LEAD_CAP``.
 
         The newest rows hold that many leads in a busy interval (most leads have one day row
-        among them): counting the distinct leads among the first 1.25 × cap rows (an index
+        among them): counting the distinct leads among the first 1.0625 × cap rows (an index
         range) answers it. Only when they hold fewer is the interval counted whole — then it
         has fewer than that many day rows or fewer than cap leads, or its leads come back day
         after day, and the count costs what it reads."""
-        top = self.rows.with_only_columns(t.lead_day_stats.c.lead_pk).subquery("top")
-        counted = sa.select(sa.func.count(sa.distinct(top.c.lead_pk)), sa.func.count())
-        limit = LEAD_CAP + LEAD_CAP // 4
-        found, rows = conn.execute(counted, {"rows": limit}).one()
+        limit = LEAD_CAP + LEAD_CAP // 16
+        found, rows = conn.execute(self.top_count, self.values | {"rows": limit}).one()
         if found >= LEAD_CAP:
             return LEAD_CAP
         if rows < limit:
             return int(found)
-        every = self.pks.distinct().limit(LEAD_CAP).subquery("every")
-        return int(conn.execute(sa.select(sa.func.count()).select_from(every)).scalar_one())
+        every = conn.execute(self.every_count, self.values | {"cap": LEAD_CAP})
+        return int(every.scalar_one())
 
     def groups(self, conn: sa.Connection, needed: int) -> list[list[int]]:
         """The first ``needed`` leads in walk order, grouped by last visit time (newest
         first); the last group is whole, so it may run past ``needed``."""
         rows = int(needed * self.SLACK) + 64
         while True:
-            result = conn.execute(self.rows, {"rows": rows}).all()
+            result = conn.execute(self.rows, self.values | {"rows": rows}).all()
             groups: list[list[int]] = []
             seen: set[int] = set()
             at: object = None
@@ -285,6 +328,10 @@ class _Walk:
             if complete:
                 return groups
             rows *= 2
+
+    def page_rows(self, conn: sa.Connection, pks: list[int]) -> sa.CursorResult[Any]:
+        """The leads ``pks`` with their interval stats and quality."""
+        return conn.execute(self.page, self.values | {"page_pks": pks})
 
 
 def stream_leads(
@@ -329,7 +376,7 @@ def _lead_from_row(row: Mapping[Any, Any], *, interval: bool) -> Lead:
 
 
 def _criteria_clauses(
-    criteria: list[FeedCriterion], stats: sa.Subquery, first: date, last: date
+    criteria: list[FeedCriterion], stats: sa.FromClause, first: _Day, last: _Day
 ) -> list[sa.ColumnElement[bool]]:
     by_type: dict[Criterion, list[FeedCriterion]] = {}
     for criterion in criteria:
@@ -344,7 +391,7 @@ def _criteria_clauses(
 
 
 def _match(
-    criterion: FeedCriterion, stats: sa.Subquery, first: date, last: date
+    criterion: FeedCriterion, stats: sa.FromClause, first: _Day, last: _Day
 ) -> sa.ColumnElement[bool]:
     kind, value = criterion.criterion_type, criterion.search_value
     leads, companies, locations = t.leads.c, t.companies.c, t.locations.c
