@@ -218,8 +218,9 @@ class _Walk:
     """The day rows of an account's interval that match a feed, newest last visit first, and
     the page query for the leads found; every value is a bind parameter (``bound``)."""
 
-    # Rows read per lead needed at first: most leads have one day row near the top.
-    SLACK = 1.5
+    # Rows read per lead needed at first: most leads have one day row near the top (when
+    # they do not, the walk reads twice as many rows again).
+    SLACK = 1.2
 
     def __init__(self, criteria: list[FeedCriterion]) -> None:
         s = t.lead_day_stats
@@ -243,9 +244,9 @@ class _Walk:
             if kinds & _LOCATION_CRITERIA:
                 source = source.join(t.locations, t.locations.c.id == t.leads.c.location_id)
             where += clauses
-        # Compared, never shown: read as the driver gives it (no datetime parsing on SQLite,
-        # whose text form sorts as the times do).
-        at = sa.type_coerce(s.c.last_visit_at, sa.String()).label("at")
+        # Only compared for equality, never shown: read as text, which no driver parses into
+        # a datetime (equal times have equal text within one statement on both backends).
+        at = sa.cast(s.c.last_visit_at, sa.String()).label("at")
         self.rows = (
             sa.select(s.c.lead_pk, at)
             .select_from(source)
