@@ -328,3 +328,21 @@ def test_feed_pages_equal_the_full_aggregation(builder: Builder, feed: int) -> N
     )
     for size in (3, 50):
         assert every_page(builder, account, size, criteria) == [lead.id for lead in matching.items]
+
+
+def test_a_feed_whose_criteria_hold_json_lists_is_listed(builder: Builder) -> None:
+    account = randomised(builder, 4)
+    criteria = parse_criteria(
+        [
+            {
+                "criterion_type": "country_code",
+                "search_value": "FI",
+                "excluded": False,
+                "display_value": ["Finland"],
+            }
+        ]
+    )
+    got = page(builder, account, 0, 100, criteria)
+    assert got.total > 0
+    assert got == aggregated(builder, account, 0, 100, criteria)
+    assert {lead.location.country_code for lead in got.items} == {"FI"}

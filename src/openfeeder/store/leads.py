@@ -15,7 +15,6 @@ day row of the interval (never raw visits), so its cost follows days × leads in
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -145,7 +144,7 @@ def list_leads(
     criteria on interval totals take ``list_leads_aggregated``."""
     if any(c.criterion_type in _AGGREGATE_CRITERIA for c in criteria):
         return list_leads_aggregated(conn, account_id, first, last, criteria, offset, limit)
-    walk = _walk(tuple(criteria)).bound(account_id, first, last)
+    walk = _walk(criteria).bound(account_id, first, last)
     total = walk.count(conn)
     limit = max(0, min(limit, total - offset))
     if not limit:
@@ -208,10 +207,20 @@ _COMPANY_CRITERIA = {Criterion.INDUSTRY_CODE, Criterion.EMPLOYEE_COUNT, Criterio
 _LOCATION_CRITERIA = {Criterion.COUNTRY_CODE, Criterion.REGION, Criterion.CITY}
 
 
-@functools.lru_cache(maxsize=256)
-def _walk(criteria: tuple[FeedCriterion, ...]) -> _Walk:
-    """A feed's walk statements, built once: a request only binds its values."""
-    return _Walk(list(criteria))
+_WALKS: dict[str, _Walk] = {}
+
+
+def _walk(criteria: list[FeedCriterion]) -> _Walk:
+    """A feed's walk statements, built once: a request only binds its values. Keyed by what
+    the statements read (a criterion's values may be unhashable JSON, e.g. a list
+    ``display_value``, which no query reads)."""
+    key = repr([(c.criterion_type, c.search_value, c.excluded) for c in criteria])
+    walk = _WALKS.get(key)
+    if walk is None:
+        if len(_WALKS) >= 256:
+            _WALKS.clear()
+        walk = _WALKS[key] = _Walk(criteria)
+    return walk
 
 
 class _Walk:
