@@ -49,7 +49,7 @@ def test_lead_list_shape_order_and_included_locations(
     assert set(body["links"]) == {"self", "first", "last"}
 
 
-def test_lead_list_is_ordered_by_last_visit_day_then_quality_then_id(
+def test_lead_list_is_ordered_by_last_visit_time_then_quality_then_id(
     api: TestClient, filled: tuple[Member, Account], builder: Builder
 ) -> None:
     member, account = filled
@@ -62,16 +62,16 @@ def test_lead_list_is_ordered_by_last_visit_day_then_quality_then_id(
         from openfeeder.store import schema as t
 
         rows = conn.execute(
-            sa.select(t.leads.c.id, sa.func.max(t.lead_day_stats.c.day))
-            .join(t.lead_day_stats, t.lead_day_stats.c.lead_pk == t.leads.c.pk)
-            .where(t.lead_day_stats.c.day.between(date(2026, 1, 1), date(2026, 1, 31)))
+            sa.select(t.leads.c.id, sa.func.max(t.visits.c.started_at))
+            .join(t.visits, t.visits.c.lead_pk == t.leads.c.pk)
+            .where(t.visits.c.date.between(date(2026, 1, 1), date(2026, 1, 31)))
             .group_by(t.leads.c.id)
         ).all()
-    last_day = dict(rows)
+    last_visit = dict(rows)
     keys = [
-        (last_day[lead["id"]], lead["attributes"]["quality"], lead["id"]) for lead in body["data"]
+        (last_visit[lead["id"]], lead["attributes"]["quality"], lead["id"]) for lead in body["data"]
     ]
-    expected = sorted(keys, key=lambda k: (-k[0].toordinal(), -k[1], k[2]))
+    expected = sorted(keys, key=lambda k: (-k[0].timestamp(), -k[1], k[2]))
     assert keys == expected
 
 

@@ -59,7 +59,7 @@ def _openapi(ctx: Context) -> Response:
 # What the document says of each operation (summaries and descriptions are the document's).
 _LEAD_LIST_TEXT = (
     "Leads with at least one visit in the interval (dates in the account's timezone); visits "
-    "and quality are for the interval. Order: last visit date desc, quality desc, id. The list "
+    "and quality are for the interval. Order: last visit time desc, quality desc, id. The list "
     "stops at 10 000 leads. Lite accounts get 402."
 )
 _INTERVAL = ("start_date", "end_date")

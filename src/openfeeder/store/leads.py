@@ -1,13 +1,22 @@
 """Lead queries: interval lists filtered by feed criteria, single leads, and export streams.
 
-Interval lists aggregate ``lead_day_stats`` (never raw visits), so their cost follows the
-number of days × leads in the range, not the number of hits.
+A lead list is ordered by the time of each lead's last visit in the interval (newest first),
+then quality, then lead id. A page is read by *walking* ``lead_day_stats`` newest first on its
+``(account_id, last_visit_at, day, lead_pk)`` index: a lead's first row in that walk is its
+last visit of the interval, so the walk stops once the page's leads (and any leads tied with
+the last of them) are known, and interval stats and quality are aggregated for those leads
+only. Its cost follows the page's depth, not the interval's size. Feed criteria about the
+lead, its company or its location (and the activity ``exists`` criteria) are joined into the
+walk. Criteria on interval totals (``visits``, ``pageviews`` thresholds) cannot be decided
+row by row: such feeds take the slow path, ``list_leads_aggregated``, which aggregates every
+day row of the interval (never raw visits), so its cost follows days × leads in the range.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +29,9 @@ from openfeeder.store import schema as t
 from openfeeder.store.rows import company_columns, company_from_row, location_from_row, prefixed
 
 LEAD_CAP = 10_000
+
+# A day: a value, or a bind parameter of the walk's statements (built once, see ``_walk``).
+_Day = date | sa.ColumnElement[date]
 
 
 def _known_fields_points() -> sa.ColumnElement[int]:
@@ -35,8 +47,12 @@ def _capped(value: sa.ColumnElement[int], cap: int, points: int) -> sa.ColumnEle
 
 
 def day_stats(account_id: int, first: date, last: date) -> sa.Subquery:
-    """Per lead with a visit in [first, last]: visits, pageviews, seconds, bounces and the
-    last visit day, summed from ``lead_day_stats``."""
+    """Per lead with a visit in [first, last]: visits, pageviews, seconds, bounces, the
+    last visit day and the last visit's time, summed from ``lead_day_stats``."""
+    return _day_stats(first, last, t.lead_day_stats.c.account_id == account_id)
+
+
+def _day_stats(first: _Day, last: _Day, where: sa.ColumnElement[bool]) -> sa.Subquery:
     s = t.lead_day_stats
     return (
         sa.select(
@@ -46,8 +62,9 @@ def day_stats(account_id: int, first: date, last: date) -> sa.Subquery:
             sa.func.sum(s.c.seconds).label("seconds"),
             sa.func.sum(s.c.bounces).label("bounces"),
             sa.func.max(s.c.day).label("last_day"),
+            sa.func.max(s.c.last_visit_at).label("last_visit_at"),
         )
-        .where(s.c.account_id == account_id, s.c.day.between(first, last))
+        .where(where, s.c.day.between(first, last))
         .group_by(s.c.lead_pk)
         .subquery("stats")
     )
@@ -65,13 +82,30 @@ def interval_query(
     lead-list benchmark passes one aggregated from raw visits)."""
     if stats is None:
         stats = day_stats(account_id, first, last)
+    query, quality = _interval_select(
+        stats,
+        sa.literal(account_id),
+        sa.literal(last - timedelta(days=q.RECENT_DAYS), sa.Date),
+        sa.literal(last - timedelta(days=q.MONTH_DAYS), sa.Date),
+    )
+    for clause in _criteria_clauses(criteria, stats, first, last):
+        query = query.where(clause)
+    return query, quality, stats.c.last_day
+
+
+def _interval_select(
+    stats: sa.Subquery,
+    account_id: sa.ColumnElement[int],
+    recent_from: sa.ColumnElement[date],
+    month_from: sa.ColumnElement[date],
+) -> tuple[sa.Select[Any], sa.ColumnElement[int]]:
     activity = (
         _capped(stats.c.visits, q.VISIT_CAP, q.VISIT_POINTS)
         + _capped(stats.c.pageviews, q.PAGEVIEW_CAP, q.PAGEVIEW_POINTS)
         + _capped(stats.c.seconds // 60, q.MINUTE_CAP, q.MINUTE_POINTS)
         + sa.case(
-            (stats.c.last_day >= last - timedelta(days=q.RECENT_DAYS), q.RECENT_POINTS),
-            (stats.c.last_day >= last - timedelta(days=q.MONTH_DAYS), q.MONTH_POINTS),
+            (stats.c.last_day >= recent_from, q.RECENT_POINTS),
+            (stats.c.last_day >= month_from, q.MONTH_POINTS),
             else_=0,
         )
     )
@@ -92,9 +126,7 @@ def interval_query(
         .join(t.locations, t.locations.c.id == t.leads.c.location_id)
         .where(t.leads.c.account_id == account_id)
     )
-    for clause in _criteria_clauses(criteria, stats, first, last):
-        query = query.where(clause)
-    return query, quality, stats.c.last_day
+    return query, quality
 
 
 def list_leads(
@@ -105,16 +137,60 @@ def list_leads(
     criteria: list[FeedCriterion],
     offset: int,
     limit: int,
+) -> Page:
+    """Leads with a visit in [first, last]: last visit time desc, quality desc, id; ≤ 10 000.
+
+    Read by walking the day rows newest first (see the module's docstring); feeds with
+    criteria on interval totals take ``list_leads_aggregated``."""
+    if any(c.criterion_type in _AGGREGATE_CRITERIA for c in criteria):
+        return list_leads_aggregated(conn, account_id, first, last, criteria, offset, limit)
+    walk = _walk(criteria).bound(account_id, first, last)
+    total = walk.count(conn)
+    limit = max(0, min(limit, total - offset))
+    if not limit:
+        return Page([], total)
+    groups = walk.groups(conn, offset + limit)
+    # Only the tie groups that overlap the page need their order inside (quality, id).
+    page: list[Any] = []
+    position = 0
+    wanted: list[list[int]] = []
+    for group in groups:
+        if position + len(group) > offset:
+            wanted.append(group)
+        position += len(group)
+    skipped = position - sum(map(len, wanted))
+    pks = [pk for group in wanted for pk in group]
+    rows = {row.pk: row for row in walk.page_rows(conn, pks)}
+    for group in wanted:
+        page += sorted((rows[pk] for pk in group), key=lambda row: (-row.quality, row.id))
+    start = offset - skipped
+    items = [_lead_from_row(row._mapping, interval=True) for row in page[start : start + limit]]
+    return Page(items, total)
+
+
+def list_leads_aggregated(
+    conn: sa.Connection,
+    account_id: int,
+    first: date,
+    last: date,
+    criteria: list[FeedCriterion],
+    offset: int,
+    limit: int,
     stats: sa.Subquery | None = None,
 ) -> Page:
-    """Leads with a visit in [first, last], last visit day desc, quality desc, id; ≤ 10 000."""
-    query, quality, last_day = interval_query(account_id, first, last, criteria, stats)
+    """The slow path of ``list_leads``, in the same order: every lead of the interval
+    aggregated, filtered and sorted in one query. Feeds with ``visits``/``pageviews``
+    thresholds use it; so do the tests and the benchmark, as the reference. ``stats`` as in
+    ``interval_query`` (it must also carry ``last_visit_at``)."""
+    if stats is None:
+        stats = day_stats(account_id, first, last)
+    query, quality, _ = interval_query(account_id, first, last, criteria, stats)
     limit = max(0, min(limit, LEAD_CAP - offset))
     if limit:
         # The total rides along as a window count, so a page costs one aggregation of the
         # day statistics instead of two (one for the count, one for the page).
         ordered = query.add_columns(sa.func.count().over().label("total_count")).order_by(
-            last_day.desc(), quality.desc(), t.leads.c.id
+            stats.c.last_visit_at.desc(), quality.desc(), t.leads.c.id
         )
         rows = conn.execute(ordered.offset(offset).limit(limit)).all()
         if rows:
@@ -123,6 +199,149 @@ def list_leads(
     # Past the last page (or the cap) no row carries the total: count on its own.
     count = sa.select(sa.func.count()).select_from(query.limit(LEAD_CAP).subquery())
     return Page([], conn.execute(count).scalar_one())
+
+
+# Thresholds on interval totals: a day row cannot tell whether its lead passes them.
+_AGGREGATE_CRITERIA = {Criterion.VISITS, Criterion.PAGEVIEWS}
+_COMPANY_CRITERIA = {Criterion.INDUSTRY_CODE, Criterion.EMPLOYEE_COUNT, Criterion.COMPANY_NAME}
+_LOCATION_CRITERIA = {Criterion.COUNTRY_CODE, Criterion.REGION, Criterion.CITY}
+
+
+_WALKS: dict[str, _Walk] = {}
+
+
+def _walk(criteria: list[FeedCriterion]) -> _Walk:
+    """A feed's walk statements, built once: a request only binds its values. Keyed by what
+    the statements read (a criterion's values may be unhashable JSON, e.g. a list
+    ``display_value``, which no query reads)."""
+    key = repr([(c.criterion_type, c.search_value, c.excluded) for c in criteria])
+    walk = _WALKS.get(key)
+    if walk is None:
+        if len(_WALKS) >= 256:
+            _WALKS.clear()
+        walk = _WALKS[key] = _Walk(criteria)
+    return walk
+
+
+class _Walk:
+    """The day rows of an account's interval that match a feed, newest last visit first, and
+    the page query for the leads found; every value is a bind parameter (``bound``)."""
+
+    # Rows read per lead needed at first: most leads have one day row near the top (when
+    # they do not, the walk reads twice as many rows again).
+    SLACK = 1.2
+
+    def __init__(self, criteria: list[FeedCriterion]) -> None:
+        s = t.lead_day_stats
+        first = sa.bindparam("walk_first", type_=sa.Date)
+        last = sa.bindparam("walk_last", type_=sa.Date)
+        account_id = sa.bindparam("walk_account", type_=sa.Integer)
+        where = [
+            s.c.account_id == account_id,
+            s.c.last_visit_at >= sa.bindparam("walk_after", type_=t.Timestamp()),
+            s.c.last_visit_at < sa.bindparam("walk_before", type_=t.Timestamp()),
+            s.c.day.between(first, last),
+        ]
+        source: sa.FromClause = s
+        clauses = _criteria_clauses(criteria, s, first, last)
+        if clauses:
+            # Each walked row pays for its joins: only the tables the criteria read.
+            kinds = {c.criterion_type for c in criteria}
+            source = s.join(t.leads, t.leads.c.pk == s.c.lead_pk)
+            if kinds & _COMPANY_CRITERIA:
+                source = source.join(t.companies, t.companies.c.id == t.leads.c.company_id)
+            if kinds & _LOCATION_CRITERIA:
+                source = source.join(t.locations, t.locations.c.id == t.leads.c.location_id)
+            where += clauses
+        # Only compared for equality, never shown: read as text, which no driver parses into
+        # a datetime (equal times have equal text within one statement on both backends).
+        at = sa.cast(s.c.last_visit_at, sa.String()).label("at")
+        self.rows = (
+            sa.select(s.c.lead_pk, at)
+            .select_from(source)
+            .where(*where)
+            .order_by(s.c.last_visit_at.desc())
+            .limit(sa.bindparam("rows", type_=sa.Integer))
+        )
+        top = self.rows.with_only_columns(s.c.lead_pk).subquery("top")
+        self.top_count = sa.select(sa.func.count(sa.distinct(top.c.lead_pk)), sa.func.count())
+        every = sa.select(s.c.lead_pk).select_from(source).where(*where).distinct()
+        self.every_count = sa.select(sa.func.count()).select_from(
+            every.limit(sa.bindparam("cap", type_=sa.Integer)).subquery("every")
+        )
+        # By lead (the walk found them in this account): the primary key serves it, where an
+        # account filter would lead SQLite to the interval's (account_id, day) index. One
+        # expanding parameter, so the statement's text does not change with the page size.
+        pks = s.c.lead_pk.in_(sa.bindparam("page_pks", expanding=True))
+        self.page, _quality = _interval_select(
+            _day_stats(first, last, pks),
+            account_id,
+            sa.bindparam("recent_from", type_=sa.Date),
+            sa.bindparam("month_from", type_=sa.Date),
+        )
+        self.values: dict[str, Any] = {}
+
+    def bound(self, account_id: int, first: date, last: date) -> _Walk:
+        walk = copy.copy(self)
+        # The local days [first, last] lie within these UTC bounds in any timezone
+        # (UTC-12 … UTC+14): they let the index range start and end near the interval.
+        walk.values = {
+            "walk_account": account_id,
+            "walk_first": first,
+            "walk_last": last,
+            "walk_after": datetime.combine(first - timedelta(days=1), time(), UTC),
+            "walk_before": datetime.combine(last + timedelta(days=2), time(), UTC),
+            "recent_from": last - timedelta(days=q.RECENT_DAYS),
+            "month_from": last - timedelta(days=q.MONTH_DAYS),
+        }
+        return walk
+
+    def count(self, conn: sa.Connection) -> int:
+        """How many leads the walk holds, capped at ``LEAD_CAP``.
+
+        The newest rows hold that many leads in a busy interval (most leads have one day row
+        among them): counting the distinct leads among the first 1.0625 × cap rows (an index
+        range) answers it. Only when they hold fewer is the interval counted whole — then it
+        has fewer than that many day rows or fewer than cap leads, or its leads come back day
+        after day, and the count costs what it reads."""
+        limit = LEAD_CAP + LEAD_CAP // 16
+        found, rows = conn.execute(self.top_count, self.values | {"rows": limit}).one()
+        if found >= LEAD_CAP:
+            return LEAD_CAP
+        if rows < limit:
+            return int(found)
+        every = conn.execute(self.every_count, self.values | {"cap": LEAD_CAP})
+        return int(every.scalar_one())
+
+    def groups(self, conn: sa.Connection, needed: int) -> list[list[int]]:
+        """The first ``needed`` leads in walk order, grouped by last visit time (newest
+        first); the last group is whole, so it may run past ``needed``."""
+        rows = int(needed * self.SLACK) + 64
+        while True:
+            result = conn.execute(self.rows, self.values | {"rows": rows}).all()
+            groups: list[list[int]] = []
+            seen: set[int] = set()
+            at: object = None
+            complete = len(result) < rows  # the walk ran out: whatever was found is all
+            for pk, row_at in result:
+                if len(seen) >= needed and row_at != at:
+                    complete = True  # every row tied with the last lead has been read
+                    break
+                if pk in seen:
+                    continue
+                seen.add(pk)
+                if row_at == at:
+                    groups[-1].append(pk)
+                else:
+                    groups.append([pk])
+                    at = row_at
+            if complete:
+                return groups
+            rows *= 2
+
+    def page_rows(self, conn: sa.Connection, pks: list[int]) -> sa.CursorResult[Any]:
+        """The leads ``pks`` with their interval stats and quality."""
+        return conn.execute(self.page, self.values | {"page_pks": pks})
 
 
 def stream_leads(
@@ -167,7 +386,7 @@ def _lead_from_row(row: Mapping[Any, Any], *, interval: bool) -> Lead:
 
 
 def _criteria_clauses(
-    criteria: list[FeedCriterion], stats: sa.Subquery, first: date, last: date
+    criteria: list[FeedCriterion], stats: sa.FromClause, first: _Day, last: _Day
 ) -> list[sa.ColumnElement[bool]]:
     by_type: dict[Criterion, list[FeedCriterion]] = {}
     for criterion in criteria:
@@ -182,7 +401,7 @@ def _criteria_clauses(
 
 
 def _match(
-    criterion: FeedCriterion, stats: sa.Subquery, first: date, last: date
+    criterion: FeedCriterion, stats: sa.FromClause, first: _Day, last: _Day
 ) -> sa.ColumnElement[bool]:
     kind, value = criterion.criterion_type, criterion.search_value
     leads, companies, locations = t.leads.c, t.companies.c, t.locations.c

@@ -231,7 +231,11 @@ lead_day_stats = sa.Table(
     sa.Column("pageviews", sa.Integer, nullable=False),
     sa.Column("seconds", sa.Integer, nullable=False),
     sa.Column("bounces", sa.Integer, nullable=False),
+    # The start of the lead's last visit that day: lead lists walk the index below newest
+    # first, so a page reads about as many rows as it shows (store/leads.py).
+    sa.Column("last_visit_at", Timestamp(), nullable=False),
     sa.Index(None, "account_id", "day"),
+    sa.Index(None, "account_id", "last_visit_at", "day", "lead_pk"),
 )
 
 custom_feeds = sa.Table(

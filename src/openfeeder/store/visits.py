@@ -104,17 +104,21 @@ def add_to_leads(
     replaced visit is both, at the same lead, day and start), by adding the differences:
     one upsert of ``lead_day_stats`` and one update of ``leads`` per batch, whatever the
     leads' history. ``removed`` items have the ``_COUNTED`` attributes."""
-    days: dict[tuple[int, date], list[int]] = {}
+    days: dict[tuple[int, date], list[Any]] = {}
     leads: dict[int, list[Any]] = {}
     for sign, visits in ((1, added), (-1, removed)):
         for visit in visits:
             get = visit.__getitem__ if sign == 1 else visit.__getattribute__
             lead_pk, day, depth = get("lead_pk"), get("date"), get("page_depth")
-            stats = days.setdefault((lead_pk, day), [get("account_id"), 0, 0, 0, 0])
+            stats = days.setdefault((lead_pk, day), [get("account_id"), 0, 0, 0, 0, None])
             stats[1] += sign
             stats[2] += sign * depth
             stats[3] += sign * get("visit_length")
             stats[4] += sign * (depth <= 1)
+            # The day's latest visit start: a replaced visit keeps its start, so the removed
+            # and the added one agree and the stored maximum only ever grows.
+            start = get("started_at")
+            stats[5] = start if stats[5] is None else max(stats[5], start)
             lead = leads.setdefault(lead_pk, [0, None, None, None, None])
             lead[0] += sign
             if sign == 1:
@@ -127,16 +131,22 @@ def add_to_leads(
     _add_lead_totals(conn, leads)
 
 
-def _add_day_stats(conn: sa.Connection, days: dict[tuple[int, date], list[int]]) -> None:
-    """The one write of ``lead_day_stats``: each (lead, day)'s differences added."""
+def _add_day_stats(conn: sa.Connection, days: dict[tuple[int, date], list[Any]]) -> None:
+    """The one write of ``lead_day_stats``: each (lead, day)'s differences added, and its
+    latest visit start widened."""
     counts = ("visits", "pageviews", "seconds", "bounces")
+    latest = (
+        "CASE WHEN excluded.last_visit_at > lead_day_stats.last_visit_at"
+        " THEN excluded.last_visit_at ELSE lead_day_stats.last_visit_at END"
+    )
     write_rows(
         conn,
         t.lead_day_stats,
-        ("lead_pk", "day", "account_id", *counts),
+        ("lead_pk", "day", "account_id", *counts, "last_visit_at"),
         [(lead_pk, day, *stats) for (lead_pk, day), stats in sorted(days.items())],
         keys=["lead_pk", "day"],
-        update={name: f"lead_day_stats.{name} + excluded.{name}" for name in counts},
+        update={name: f"lead_day_stats.{name} + excluded.{name}" for name in counts}
+        | {"last_visit_at": latest},
     )
 
 
@@ -202,13 +212,23 @@ def refresh_leads(conn: sa.Connection, lead_pks: list[int], first: date, last: d
                 sa.func.sum(v.c.page_depth),
                 sa.func.sum(v.c.visit_length),
                 sa.func.sum(sa.case((v.c.page_depth <= 1, 1), else_=0)),
+                sa.func.max(v.c.started_at),
             )
             .where(v.c.lead_pk.in_(chunk), v.c.date.between(first, last))
             .group_by(v.c.lead_pk, v.c.date)
         )
         conn.execute(
             t.lead_day_stats.insert().from_select(
-                ["lead_pk", "day", "account_id", "visits", "pageviews", "seconds", "bounces"],
+                [
+                    "lead_pk",
+                    "day",
+                    "account_id",
+                    "visits",
+                    "pageviews",
+                    "seconds",
+                    "bounces",
+                    "last_visit_at",
+                ],
                 per_day,
             )
         )
