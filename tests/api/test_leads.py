@@ -292,3 +292,22 @@ def test_lead_list_stops_at_ten_thousand(api: TestClient, builder: Builder) -> N
         headers=auth(member.token),
     ).json()
     assert len(odd["data"]) == 10_000 - 333 * 30
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("0001-01-01", "0001-01-03"), ("0001-01-01", "2000-01-01"), ("9999-12-30", "9999-12-31")],
+)
+def test_intervals_at_the_ends_of_the_calendar_are_answered(
+    api: TestClient, member: Member, account: Account, start: str, end: str
+) -> None:
+    # The fuzz suite found a 500: the walk's UTC bounds moved a day past 0001-01-01.
+    for path in (
+        f"/accounts/{account.id}/leads",
+        f"/accounts/{account.id}/custom-feed/new_leads/leads",
+    ):
+        answer = api.get(
+            path, params={"start_date": start, "end_date": end}, headers=auth(member.token)
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["data"] == []

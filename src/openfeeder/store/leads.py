@@ -34,6 +34,15 @@ LEAD_CAP = 10_000
 _Day = date | sa.ColumnElement[date]
 
 
+
+def shifted(day: date, days: int) -> date:
+    """``day`` moved by ``days``, held within the calendar (an interval may start on
+    0001-01-01 or end on 9999-12-31, where one more day does not exist)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.min if days < 0 else date.max
+
 def _known_fields_points() -> sa.ColumnElement[int]:
     terms = [
         sa.case((t.companies.c[name].is_not(None), q.FIELD_POINTS), else_=0)
@@ -85,8 +94,8 @@ def interval_query(
     query, quality = _interval_select(
         stats,
         sa.literal(account_id),
-        sa.literal(last - timedelta(days=q.RECENT_DAYS), sa.Date),
-        sa.literal(last - timedelta(days=q.MONTH_DAYS), sa.Date),
+        sa.literal(shifted(last, -q.RECENT_DAYS), sa.Date),
+        sa.literal(shifted(last, -q.MONTH_DAYS), sa.Date),
     )
     for clause in _criteria_clauses(criteria, stats, first, last):
         query = query.where(clause)
@@ -289,10 +298,10 @@ class _Walk:
             "walk_account": account_id,
             "walk_first": first,
             "walk_last": last,
-            "walk_after": datetime.combine(first - timedelta(days=1), time(), UTC),
-            "walk_before": datetime.combine(last + timedelta(days=2), time(), UTC),
-            "recent_from": last - timedelta(days=q.RECENT_DAYS),
-            "month_from": last - timedelta(days=q.MONTH_DAYS),
+            "walk_after": datetime.combine(shifted(first, -1), time(), UTC),
+            "walk_before": datetime.combine(shifted(last, 2), time(), UTC),
+            "recent_from": shifted(last, -q.RECENT_DAYS),
+            "month_from": shifted(last, -q.MONTH_DAYS),
         }
         return walk
 
