@@ -32,6 +32,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("website_cache")
-    with op.batch_alter_table("companies") as batch_op:
-        batch_op.drop_column("profile")
-        batch_op.drop_column("field_sources")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35 has it): a batch would copy and drop
+    # ``companies``, which the leads' foreign keys forbid once there are leads.
+    op.drop_column("companies", "profile")
+    op.drop_column("companies", "field_sources")
