@@ -10,7 +10,7 @@ interval holds, only without the 10 000 cap.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -25,8 +25,8 @@ from openfeeder.store.leads import day_stats, interval_query
 from openfeeder.store.rows import location_from_row
 
 # Rows fetched from the cursor at a time (a server-side cursor on PostgreSQL): the only
-# per-lead data held in memory.
-ROWS_PER_BATCH = 2_000
+# per-lead data held in memory, two batches at most (one being written, the next being read).
+ROWS_PER_BATCH = 1_000
 
 
 class ExportRow(NamedTuple):
@@ -55,9 +55,23 @@ class ExportRow(NamedTuple):
 
 def stream_rows(
     conn: sa.Connection, account_id: int, first: date, last: date, criteria: list[FeedCriterion]
-) -> Iterator[Sequence[ExportRow]]:
-    """Every matching lead (no cap) as ``ExportRow`` fields, last visit day desc, quality
-    desc, id, in batches of ``ROWS_PER_BATCH`` rows: one query, constant memory.
+) -> Iterator[list[ExportRow]]:
+    """Every matching lead (no cap) as an ``ExportRow``, in ``export_query``'s order, in
+    batches of ``ROWS_PER_BATCH`` rows: one query, constant memory."""
+    query = export_query(conn.dialect.name, account_id, first, last, criteria)
+    result = conn.execution_options(yield_per=ROWS_PER_BATCH).execute(query)
+    make = ExportRow._make  # a plain named tuple reads its fields far faster than a Row
+    for rows in result.partitions():
+        batch = list(map(make, rows))
+        del rows  # the driver's rows go now, not when the next batch replaces them
+        yield batch
+
+
+def export_query(
+    dialect: str, account_id: int, first: date, last: date, criteria: list[FeedCriterion]
+) -> sa.Select[Any]:
+    """The ``ExportRow`` columns of every matching lead, last visit day desc, quality desc,
+    id (the lead lists' order).
 
     Dates come back as the driver gives them (``date`` on PostgreSQL, ISO text on SQLite),
     and keywords as ``ExportRow.keywords`` says: the report writes both as JSON directly.
@@ -72,7 +86,7 @@ def stream_rows(
         _raw(last_day),
         stats.c.pageviews,
         stats.c.visits,
-        _keywords(conn.dialect.name, first, last),
+        _raw(_keywords(dialect, first, last)),
         _raw(leads.first_visit_date),
         _raw(leads.last_visit_date),
         companies.industry,
@@ -87,16 +101,13 @@ def stream_rows(
         leads.location_id,
     ]
     labelled = [column.label(name) for column, name in zip(columns, ExportRow._fields, strict=True)]
-    ordered = query.with_only_columns(*labelled).order_by(last_day.desc(), quality.desc(), leads.id)
-    result = conn.execution_options(yield_per=ROWS_PER_BATCH).execute(ordered)
-    make = ExportRow._make  # a plain named tuple reads its fields far faster than a Row
-    for rows in result.partitions():
-        yield list(map(make, rows))
+    return query.with_only_columns(*labelled).order_by(last_day.desc(), quality.desc(), leads.id)
 
 
 def _raw(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """The column as the driver returns it: SQLite's dates stay ISO text, not parsed."""
-    return sa.type_coerce(column, sa.String)
+    """The column as the driver returns it, with no result processing: SQLite's dates stay
+    ISO text, PostgreSQL's arrays the lists psycopg makes."""
+    return sa.type_coerce(column, sa.types.NullType())
 
 
 def _keywords(dialect: str, first: date, last: date) -> sa.ColumnElement[Any]:

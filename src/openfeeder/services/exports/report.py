@@ -50,16 +50,18 @@ def write_report(
         out.write(b'{"data":[')
         separator = b""
         for rows in stream_rows(conn, account_id, first, last, criteria):
-            for row in rows:
-                out.write(separator + dumps(timeline_row(row)))
-                lead_objects.write(separator + dumps(lead_object(row)))
-                location_ids.add(row.location_id)
-                separator = b","
+            # One JSON array per batch (never empty), written without its brackets.
+            out.write(separator)
+            out.write(memoryview(dumps([timeline_row(row) for row in rows]))[1:-1])
+            lead_objects.write(separator)
+            lead_objects.write(memoryview(dumps([lead_object(row) for row in rows]))[1:-1])
+            location_ids.update(row.location_id for row in rows)
+            separator = b","
             count += len(rows)
             check()
         out.write(b'],"included":[')
         lead_objects.seek(0)
-        shutil.copyfileobj(lead_objects, out, 1 << 20)
+        shutil.copyfileobj(lead_objects, out)
         for location in locations(conn, location_ids):
             out.write(separator + dumps(location_object(location)))
         out.write(b"]}")
