@@ -71,7 +71,7 @@ def write_report(
 def timeline_row(row: ExportRow) -> dict[str, Any]:
     keywords = row.keywords
     if isinstance(keywords, str):  # SQLite: a JSON array in no particular order
-        keywords = sorted(orjson.loads(keywords))
+        keywords = sorted(orjson.loads(keywords)) if keywords != "[]" else []
     return {
         "attributes": {
             "keywords": keywords or [],
