@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,9 @@ FIRST, LAST = date(2026, 1, 1), date(2026, 1, 31)
 BATCH = 5_000
 
 
-def build(database_url: str, data_dir: Path, leads: int) -> dict[str, Any]:
-    """A migrated store with ``leads`` leads visiting in January 2026, and two pending exports."""
+def build(database_url: str, data_dir: Path, leads: int, exports: int = 2) -> dict[str, Any]:
+    """A migrated store with ``leads`` leads visiting in January 2026, each through the
+    pipeline's own ``record_visits``, and ``exports`` pending exports of all of them."""
     from tests.support.factories import Builder
 
     from openfeeder.config import Settings
@@ -105,11 +107,16 @@ def build(database_url: str, data_dir: Path, leads: int) -> dict[str, Any]:
             conn.exec_driver_sql("ANALYZE")
     queue = make_queue(settings, db)
     requests = [
-        create_export(db, queue, account, user, "all_leads", FIRST, LAST).id for _ in range(2)
+        create_export(db, queue, account, user, "all_leads", FIRST, LAST).id for _ in range(exports)
     ]
     queue.close()
     db.dispose()
-    return {"database_url": database_url, "data_dir": str(data_dir), "exports": requests}
+    return {
+        "database_url": database_url,
+        "data_dir": str(data_dir),
+        "account_id": account.id,
+        "exports": requests,
+    }
 
 
 def measure(database_url: str, data_dir: str, export_id: str, trace: bool) -> dict[str, Any]:
@@ -177,9 +184,10 @@ def current_rss_kib() -> int:
     return _status_kib("VmRSS") or peak_rss_kib()
 
 
-def child(args: list[str]) -> dict[str, Any]:
+def child(args: list[str], script: str = __file__) -> dict[str, Any]:
+    """What ``script --child <args>`` printed last, as JSON: a measurement in a fresh process."""
     output = subprocess.run(
-        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+        [sys.executable, script, "--child", *args], check=True, capture_output=True, text=True
     ).stdout
     result: dict[str, Any] = json.loads(output.splitlines()[-1])
     return result
@@ -212,34 +220,50 @@ def main() -> None:
     if args.child:
         what, database_url, data_dir, arg = args.child
         if what == "build":
-            print(json.dumps(build(database_url, Path(data_dir), int(arg))))
+            leads, _, exports = arg.partition(":")  # "<leads>" or "<leads>:<exports>"
+            print(json.dumps(build(database_url, Path(data_dir), int(leads), int(exports or 2))))
         else:
             print(json.dumps(measure(database_url, data_dir, arg, what == "trace")))
         return
 
-    backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    def one(url: str, root: Path, leads: int) -> dict[str, Any]:
+        store = child(["build", url, str(root / "data"), str(leads)])
+        rss_run, traced_run = store["exports"]
+        result = child(["rss", url, store["data_dir"], rss_run])
+        traced = child(["trace", url, store["data_dir"], traced_run])
+        return result | {"traced_bytes": traced["traced_bytes"]}
+
+    for backend, results in each_store(args.sizes, args.postgres, "openfeeder_bench", one):
+        report(backend, results)
+
+
+def each_store(
+    sizes: list[int],
+    admin_url: str | None,
+    prefix: str,
+    measure_one: Callable[[str, Path, int], dict[str, Any]],
+) -> Iterator[tuple[str, dict[int, Any]]]:
+    """Per backend (SQLite, then PostgreSQL when ``admin_url`` is given), what ``measure_one``
+    found for each size, given an empty store's URL and a scratch directory; PostgreSQL
+    databases are ``<prefix>_<leads>``, dropped afterwards."""
+    backends = ["sqlite"] + (["postgresql"] if admin_url else [])
     with tempfile.TemporaryDirectory(prefix="openfeeder-bench-") as tmp:
         for backend in backends:
             results = {}
-            for leads in args.sizes:
+            for leads in sizes:
                 root = Path(tmp) / f"{backend}-{leads}"
                 root.mkdir()
-                scratch = f"openfeeder_bench_{leads}"
-                if backend == "sqlite":
+                scratch = f"{prefix}_{leads}"
+                if backend == "sqlite" or admin_url is None:
                     url = f"sqlite:///{root / 'openfeeder.db'}"
                 else:
-                    url = postgres_database(args.postgres, scratch, create=True)
+                    url = postgres_database(admin_url, scratch, create=True)
                 try:
-                    store = child(["build", url, str(root / "data"), str(leads)])
-                    rss_run, traced_run = store["exports"]
-                    results[leads] = child(["rss", url, store["data_dir"], rss_run])
-                    results[leads]["traced_bytes"] = child(
-                        ["trace", url, store["data_dir"], traced_run]
-                    )["traced_bytes"]
+                    results[leads] = measure_one(url, root, leads)
                 finally:
-                    if backend == "postgresql":
-                        postgres_database(args.postgres, scratch, create=False)
-            report(backend, results)
+                    if backend == "postgresql" and admin_url is not None:
+                        postgres_database(admin_url, scratch, create=False)
+            yield backend, results
 
 
 def report(backend: str, results: dict[int, dict[str, Any]]) -> None:

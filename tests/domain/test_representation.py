@@ -4,6 +4,7 @@ fieldsets and unset attributes leave out what they should."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from openfeeder.identify.outcome import Identification
 from openfeeder.services.accounts import AccountView
 from openfeeder.services.enrich import IpEnrichment
 from openfeeder.services.exports import report
+from openfeeder.store.export_rows import ExportRow
 
 HELSINKI = Location("FI-helsinki", "Finland", "FI", "Uusimaa", None, "Helsinki", None)
 ACME = Company(
@@ -62,6 +64,32 @@ def lead(quality: int | None) -> Lead:
         last_visit_date=date(2026, 1, 30),
         visits=3,
         quality=quality,
+    )
+
+
+def export_row(lead: Lead) -> ExportRow:
+    """The lead as the export's query reads it (dates as PostgreSQL's driver gives them)."""
+    company = lead.company
+    return ExportRow(
+        id=lead.id,
+        quality=lead.quality or 0,
+        bounces=1,
+        last_day=lead.last_visit_date or date(2026, 1, 30),
+        pageviews=4,
+        visits=lead.visits,
+        keywords=["crm"],
+        first_visit_date=lead.first_visit_date,
+        last_visit_date=lead.last_visit_date,
+        industry=company.industry,
+        name=company.name,
+        assignee=lead.assignee,
+        emailed_to=lead.emailed_to,
+        crm_lead_id=lead.crm_lead_id,
+        website_url=company.website_url,
+        linkedin_url=company.linkedin_url,
+        twitter_handle=company.twitter_handle,
+        facebook_url=company.facebook_url,
+        location_id=lead.location.id,
     )
 
 
@@ -133,7 +161,7 @@ def complete_resources() -> dict[str, dict[str, Any]]:
             7, "abc123", "Europe/Helsinki", "http://testserver", ALL_FIELDS
         ),
         "IpEnrichmentAttributes": ip_enrichment(found),
-        "ExportLeadAttributes": report.lead_object(lead(quality=7), "http://testserver"),
+        "ExportLeadAttributes": report.lead_object(export_row(lead(quality=7))),
     }
 
 
@@ -191,6 +219,28 @@ def test_unset_attributes_are_left_out_not_null() -> None:
 
 
 def test_export_lead_objects_carry_the_subset_in_the_seed_order() -> None:
-    rendered = report.lead_object(lead(quality=7), "http://x")
+    rendered = report.lead_object(export_row(lead(quality=7)))
     assert list(rendered) == ["attributes", "id", "relationships", "type"]
     assert tuple(rendered["attributes"]) == EXPORT_LEAD_FIELDS
+
+
+@pytest.mark.parametrize(
+    "handled",
+    [{}, {"assignee": "a@example.com"}, {"emailed_to": "b@example.com"}, {"crm_lead_id": 0}],
+)
+@pytest.mark.parametrize("industry", [None, "Software"])
+def test_export_lead_objects_carry_the_values_the_lead_model_gives(
+    handled: dict[str, Any], industry: str | None
+) -> None:
+    unhandled = {"assignee": None, "emailed_to": None, "crm_lead_id": None}
+    record = dataclasses.replace(
+        lead(quality=7), company=dataclasses.replace(ACME, industry=industry), **unhandled
+    )
+    record = dataclasses.replace(record, **handled)
+    model = encoded(resources.lead(record, "http://x"))
+    exported = orjson.loads(orjson.dumps(report.lead_object(export_row(record))))
+    assert exported["attributes"] == {
+        name: model["attributes"][name] for name in EXPORT_LEAD_FIELDS
+    }
+    assert exported["attributes"]["status"] == ("handled" if handled else "new")
+    assert (exported["id"], exported["relationships"]) == (model["id"], model["relationships"])

@@ -27,8 +27,8 @@ from openfeeder.services import exports
 from openfeeder.services.urls import public_base_url
 from openfeeder.services.visits import record_visits, route_step
 from openfeeder.store import accounts as accounts_store
+from openfeeder.store import export_rows, schema
 from openfeeder.store import exports as store
-from openfeeder.store import schema
 from openfeeder.store.db import Database
 from tests.support.clients import auth
 from tests.support.factories import BOSTON, HELSINKI, Builder, Member
@@ -216,6 +216,46 @@ def test_export_file_is_the_seed_sample_report(
     assert abs(request.expires_at - expected_expiry) < timedelta(minutes=1)
     assert exports.download_file(db, files, request.file_name).read_bytes().startswith(b"{")
     assert [p.name for p in (settings.data_dir / "exports").iterdir()] == [request.file_name]
+
+
+def test_the_file_does_not_depend_on_how_the_rows_are_batched(
+    db: Database,
+    settings: Settings,
+    queue: JobQueue,
+    builder: Builder,
+    account: Account,
+    member: Member,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stockholm = Location(ids.location_id("SE", "Stockholm", "Stockholm"), "Sweden", "SE",
+                         "Stockholm", None, "Stockholm", None)  # fmt: skip
+    places = [HELSINKI, BOSTON, stockholm, BOSTON, HELSINKI, stockholm, BOSTON]
+    companies = builder.companies(len(places))
+    words = ["b", "B", "ä", "a", "b", None, ""]  # distinct and sorted by code point in the file
+    record_visits(
+        db,
+        [
+            visit(account, company, at(date(2026, 1, 1 + n)), [30] * (1 + n % 3),
+                  keyword=word, location=place)
+            for n, (company, place) in enumerate(zip(companies, places, strict=True))
+            for word in words[n:]
+        ],
+    )  # fmt: skip
+    whole = read_file(settings, export_and_run(db, queue, account, member))
+    monkeypatch.setattr(export_rows, "ROWS_PER_BATCH", 2)  # batches end inside the leads
+    batched = read_file(settings, export_and_run(db, queue, account, member))
+
+    assert batched == whole
+    rows = whole["data"]
+    leads = [obj for obj in whole["included"] if obj["type"] == "leads"]
+    located = [obj for obj in whole["included"] if obj["type"] == "locations"]
+    assert [lead["id"] for lead in leads] == [row["id"] for row in rows]
+    assert len(rows) == len(places)
+    assert located == [location_object(loc) for loc in sorted(set(places), key=lambda x: x.id)]
+    first = ids.lead_id(companies[0].id, HELSINKI.id)
+    keywords = {row["id"]: row["attributes"]["keywords"] for row in rows}
+    assert keywords[first] == ["B", "a", "b", "ä"]
+    assert keywords[ids.lead_id(companies[5].id, stockholm.id)] == []
 
 
 def test_export_of_an_empty_interval_is_an_empty_report(
@@ -676,3 +716,21 @@ def test_export_has_no_cap_and_memory_that_does_not_grow_with_the_leads(
     # Five times the leads, the same peak: what is held is a batch of rows, not the leads.
     # Keeping even one small object per lead (its id, say) would add well over 256 KiB.
     assert peaks["large"] - peaks["small"] < 256 * 1024, peaks
+
+
+def test_the_file_lists_the_leads_in_the_lead_lists_order(
+    db: Database,
+    settings: Settings,
+    queue: JobQueue,
+    builder: Builder,
+    account: Account,
+    member: Member,
+) -> None:
+    from openfeeder.store.leads import list_leads
+
+    builder.visits(account, builder.companies(40), per_company=3, seed=5)
+    body = read_file(settings, export_and_run(db, queue, account, member, "all_leads"))
+    with db.read() as conn:
+        listed = list_leads(conn, account.id, FIRST, LAST, [], 0, 100)
+    leads = [obj["id"] for obj in body["included"] if obj["type"] == "leads"]
+    assert leads == [lead.id for lead in listed.items]

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from openfeeder.api import resources
 from openfeeder.api.context import Context
 from openfeeder.api.jsonapi import ALL_FIELDS, Fieldsets, JSONAPIResponse
-from openfeeder.domain.representation import IpEnrichmentAttributes
+from openfeeder.domain.representation import IpEnrichmentAttributes, industry_name
 from openfeeder.services.enrich import IpEnrichment, enrich_ip
 
 
@@ -25,7 +25,7 @@ def ip_enrichment(found: IpEnrichment, fields: Fieldsets = ALL_FIELDS) -> dict[s
         name=company.name,
         domain=company.domain,
         website_url=company.website_url,
-        industry=company.industry or "N/A",
+        industry=industry_name(company.industry),
         industries=[{"name": name} for name in company.industries],
         employee_count=company.employee_count,
         employees_range={"min": company.employees_min, "max": company.employees_max},

@@ -100,8 +100,15 @@ class Lead:
 
     @property
     def status(self) -> Literal["new", "handled"]:
-        handled = self.assignee or self.emailed_to or self.crm_lead_id is not None
-        return "handled" if handled else "new"
+        return lead_status(self.assignee, self.emailed_to, self.crm_lead_id)
+
+
+def lead_status(
+    assignee: str | None, emailed_to: str | None, crm_lead_id: int | None
+) -> Literal["new", "handled"]:
+    """[Deprecated in the API, still served] handled once assigned, emailed or in the CRM."""
+    handled = assignee or emailed_to or crm_lead_id is not None
+    return "handled" if handled else "new"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, TypedDict, cast
+from typing import Annotated, ClassVar, Literal, TypedDict, cast
 
 from msgspec import UNSET, Meta, UnsetType
 
@@ -37,6 +37,7 @@ __all__ = [
     "LocationAttributes",
     "VisitAttributes",
     "WebsiteTrackingScriptAttributes",
+    "industry_name",
 ]
 
 _EXTENSION = {EXTENSION: True}
@@ -90,6 +91,11 @@ class EmployeesRange(TypedDict):
     max: Annotated[Count | None, Meta(description="Upper bound; null when open or unknown.")]
 
 
+def industry_name(industry: str | None) -> str:
+    """A lead's legacy industry name as shown: ``N/A`` when unknown."""
+    return industry or "N/A"
+
+
 CompanyName = Annotated[str, Meta(description="Company name.")]
 IndustryName = Annotated[
     str, Meta(description="Name of industry (legacy industry classification); N/A when unknown.")
@@ -111,7 +117,8 @@ DealfrontId = Annotated[str | None, Meta(description="ID of the company in Dealf
 
 # ── leads ─────────────────────────────────────────────────────────────────────────────────
 
-# The export file's lead objects carry this subset, in this order (the seed's sample report).
+# The export file's lead objects carry this subset, in this order (the seed's sample report);
+# services/exports/report.py renders them (tests/domain/test_representation.py holds it here).
 EXPORT_LEAD_FIELDS = (
     "first_visit_date",
     "industry",
@@ -192,30 +199,13 @@ class LeadAttributes(Resource, kw_only=True):
         | UnsetType
     ) = UNSET
 
-    def export_attributes(self) -> dict[str, Any]:
-        """The attributes an export file's lead objects carry, EXPORT_LEAD_FIELDS in that
-        order, as a plain dict (orjson writes the file and knows no Struct). Spelled out:
-        this runs for every lead of an export, and a dict display is the fastest way to
-        build it (tests/domain/test_representation.py holds it to EXPORT_LEAD_FIELDS)."""
-        return {
-            "first_visit_date": self.first_visit_date,
-            "industry": self.industry,
-            "last_visit_date": self.last_visit_date,
-            "name": self.name,
-            "status": self.status,
-            "website_url": self.website_url,
-            "linkedin_url": self.linkedin_url,
-            "twitter_handle": self.twitter_handle,
-            "facebook_url": self.facebook_url,
-        }
-
     @classmethod
     def of(cls, lead: Lead, app_url: str) -> LeadAttributes:
         """``quality`` only where an interval applies (lists, exports)."""
         company = lead.company
         return cls(
             name=company.name,
-            industry=company.industry or "N/A",
+            industry=industry_name(company.industry),
             industries=[{"name": name} for name in company.industries],
             first_visit_date=lead.first_visit_date,
             status=lead.status,

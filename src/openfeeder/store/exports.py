@@ -1,26 +1,21 @@
 """Export requests: their rows, the job's claim → heartbeat → finish/release/fail steps (each
 fenced by the attempt number, so a worker that lost its claim cannot overwrite a newer
-attempt), the reaper's queries, and the extra reads an export file needs besides the leads.
+attempt), the reaper's queries, and the snapshot an export file is read in (its rows are
+read by ``store.export_rows``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from openfeeder.domain.feeds import FeedCriterion
-from openfeeder.domain.models import ExportRequest, Location, User
+from openfeeder.domain.models import ExportRequest, User
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
-
-# The interval query (feed criteria included) lives with the lead queries; the locations of
-# an export must come from exactly the same set of leads, so it is reused rather than copied.
-from openfeeder.store.leads import interval_query
-from openfeeder.store.rows import location_from_row
 
 _e = t.export_requests
 _PENDING = "pending"
@@ -211,8 +206,8 @@ def live_files(conn: sa.Connection, file_names: Sequence[str], now: datetime) ->
 def snapshot(db: Database) -> Iterator[sa.Connection]:
     """A read-only transaction in which several queries see one consistent state.
 
-    An export reads the leads more than once; without a snapshot a visit recorded in
-    between could put a lead in ``included`` that has no timeline row. SQLite's deferred
+    An export reads the leads, then the locations they name; without a snapshot a lead
+    changed in between could name a location the second query does not return. SQLite's deferred
     read transaction is a snapshot already; PostgreSQL needs REPEATABLE READ for it.
     """
     with db.engine.connect() as raw:
@@ -223,40 +218,3 @@ def snapshot(db: Database) -> Iterator[sa.Connection]:
             )
         with conn.begin():
             yield conn
-
-
-def keywords(
-    conn: sa.Connection, lead_pks: Iterable[int], first: date, last: date
-) -> dict[int, list[str]]:
-    """Distinct search keywords of these leads' visits in [first, last], sorted, per lead."""
-    v = t.visits.c
-    query = (
-        sa.select(v.lead_pk, v.keyword)
-        .where(
-            v.lead_pk.in_(list(lead_pks)),
-            v.date.between(first, last),
-            v.keyword.is_not(None),
-            v.keyword != "",
-        )
-        .distinct()
-        .order_by(v.lead_pk, v.keyword)
-    )
-    out: dict[int, list[str]] = {}
-    for lead_pk, keyword in conn.execute(query):
-        out.setdefault(lead_pk, []).append(keyword)
-    return out
-
-
-def stream_locations(
-    conn: sa.Connection, account_id: int, first: date, last: date, criteria: list[FeedCriterion]
-) -> Iterator[Location]:
-    """The distinct locations of the leads ``stream_leads`` yields, by id, read in batches."""
-    query, _quality, _last_day = interval_query(account_id, first, last, criteria)
-    # correlate(None): the inner query's own join of ``locations`` must not bind to the
-    # outer query's table.
-    matching = query.with_only_columns(t.leads.c.location_id).correlate(None)
-    ordered = (
-        sa.select(t.locations).where(t.locations.c.id.in_(matching)).order_by(t.locations.c.id)
-    )
-    for row in conn.execution_options(yield_per=1000).execute(ordered):
-        yield location_from_row(row._mapping)

@@ -15,7 +15,7 @@ day row of the interval (never raw visits), so its cost follows days × leads in
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -34,7 +34,6 @@ LEAD_CAP = 10_000
 _Day = date | sa.ColumnElement[date]
 
 
-
 def shifted(day: date, days: int) -> date:
     """``day`` moved by ``days``, held within the calendar (an interval may start on
     0001-01-01 or end on 9999-12-31, where one more day does not exist)."""
@@ -42,6 +41,7 @@ def shifted(day: date, days: int) -> date:
         return day + timedelta(days=days)
     except OverflowError:
         return date.min if days < 0 else date.max
+
 
 def _known_fields_points() -> sa.ColumnElement[int]:
     terms = [
@@ -351,17 +351,6 @@ class _Walk:
     def page_rows(self, conn: sa.Connection, pks: list[int]) -> sa.CursorResult[Any]:
         """The leads ``pks`` with their interval stats and quality."""
         return conn.execute(self.page, self.values | {"page_pks": pks})
-
-
-def stream_leads(
-    conn: sa.Connection, account_id: int, first: date, last: date, criteria: list[FeedCriterion]
-) -> Iterator[tuple[Lead, Mapping[Any, Any]]]:
-    """Every matching lead (no cap) with its interval stats, read in batches: constant memory."""
-    query, quality, last_day = interval_query(account_id, first, last, criteria)
-    ordered = query.order_by(last_day.desc(), quality.desc(), t.leads.c.id)
-    result = conn.execution_options(yield_per=1000).execute(ordered)
-    for row in result:
-        yield _lead_from_row(row._mapping, interval=True), row._mapping
 
 
 def get_lead(conn: sa.Connection, account_id: int, lead_id: str) -> Lead | None:

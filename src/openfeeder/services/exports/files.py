@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
@@ -51,6 +52,10 @@ class Draft(Protocol):
 
     def publish(self, file_name: str) -> None:
         """Make the whole of what was written downloadable as ``file_name``, at once."""
+        ...
+
+    def spool(self) -> AbstractContextManager[IO[bytes]]:
+        """A scratch file for parts of the report written out of order, gone on exit."""
         ...
 
 
@@ -100,6 +105,11 @@ class _LocalDraft:
         # A rename within one directory is atomic: the final name appears only once the
         # file is complete (and on disk, so a crash cannot leave a truncated one).
         self._temporary.replace(self._directory / file_name)
+
+    def spool(self) -> AbstractContextManager[IO[bytes]]:
+        # Beside the draft, on the same disk (not a tmpfs /tmp); nameless, so it leaves
+        # nothing behind even when the process dies.
+        return tempfile.TemporaryFile(dir=self._directory, buffering=1 << 16)
 
 
 class LocalExportFiles:

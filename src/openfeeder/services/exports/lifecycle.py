@@ -27,7 +27,6 @@ from openfeeder.domain.models import Account, ExportRequest, User
 from openfeeder.services.exports.files import FILE_NAME, ExportFiles, new_file_name
 from openfeeder.services.exports.report import write_report
 from openfeeder.services.feeds import get_feed
-from openfeeder.services.urls import public_base_url
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import exports as store
 from openfeeder.store.db import Database
@@ -170,7 +169,7 @@ def run_export(
     request, attempt = claimed
     try:
         with Heartbeat(db, export_id, attempt, clock=clock) as beat:
-            file_name = _write_file(db, settings, files, request, beat.check)
+            file_name = _write_file(db, files, request, beat.check)
         finished = clock.now()
         expires = finished + timedelta(days=settings.export_ttl_days)
         with db.write() as conn:
@@ -281,7 +280,6 @@ class Heartbeat:
 
 def _write_file(
     db: Database,
-    settings: Settings,
     files: ExportFiles,
     request: ExportRequest,
     check: Callable[[], None],
@@ -305,8 +303,8 @@ def _write_file(
             request.start_date,
             request.end_date,
             criteria,
-            public_base_url(settings, request.request_base_url),
             check,
+            draft.spool,
         )
         draft.publish(file_name)
     return file_name

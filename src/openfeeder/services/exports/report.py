@@ -1,29 +1,30 @@
 """The export file's contents: the seed's sample report, ``{"data": [timeline_rows],
-"included": [leads, locations]}``, written one object at a time in three streamed passes over
-one snapshot, so memory does not grow with the number of leads, and there is no 10 000 cap.
+"included": [leads, locations]}``, written from one ordered query over one snapshot: each row
+gives its timeline row (written to the file) and its lead object (written to a spool file that
+is appended after the last timeline row), and its location id to a set; the distinct
+locations follow, read by id. No lead is kept in memory after its row is written, so memory
+does not grow with the number of leads (only with the number of distinct locations), and
+there is no 10 000 cap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import shutil
+import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date
-from itertools import islice
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import msgspec
 import orjson
 
 from openfeeder.domain.feeds import FeedCriterion
-from openfeeder.domain.models import Lead, Location
-from openfeeder.domain.representation import LeadAttributes, LocationAttributes
+from openfeeder.domain.models import Location, lead_status
+from openfeeder.domain.representation import LocationAttributes, industry_name
 from openfeeder.store import exports as store
 from openfeeder.store.db import Database
-from openfeeder.store.leads import stream_leads
-
-# Leads per keyword query: bounds both the memory held and the number of queries.
-KEYWORD_BATCH = 500
-
-_T = TypeVar("_T")
+from openfeeder.store.export_rows import ExportRow, locations, stream_rows
 
 
 def write_report(
@@ -33,72 +34,81 @@ def write_report(
     first: date,
     last: date,
     criteria: list[FeedCriterion],
-    base_url: str,
     check: Callable[[], None] = lambda: None,
+    spool: Callable[[], AbstractContextManager[IO[bytes]]] = tempfile.TemporaryFile,
 ) -> int:
     """Write the sample-report document to ``out``; returns the number of leads.
 
-    Three passes over one snapshot: timeline rows (with keywords fetched per batch of
-    leads), then the lead objects, then the distinct locations. Each object is serialised
-    and written on its own, so memory stays flat however many leads there are. ``check``
-    runs between batches; what it raises ends the writing.
+    ``spool`` makes the scratch file the lead objects wait in until the timeline rows are
+    written (the draft's directory, for a job). ``check`` runs between batches of rows; what
+    it raises ends the writing.
     """
     count = 0
-    with store.snapshot(db) as conn:
+    location_ids: set[str] = set()  # bounded by the distinct locations, not the leads
+    dumps = orjson.dumps
+    with store.snapshot(db) as conn, spool() as lead_objects:
         out.write(b'{"data":[')
-        leads = stream_leads(conn, account_id, first, last, criteria)
-        for batch in _batched(leads, KEYWORD_BATCH):
-            words = store.keywords(conn, (lead.pk for lead, _row in batch), first, last)
-            for lead, row in batch:
-                out.write(b"," if count else b"")
-                out.write(orjson.dumps(timeline_row(lead, row, words.get(lead.pk, []))))
-                count += 1
+        separator = b""
+        for rows in stream_rows(conn, account_id, first, last, criteria):
+            # One JSON array per batch (never empty), written without its brackets.
+            out.write(separator)
+            out.write(memoryview(dumps([timeline_row(row) for row in rows]))[1:-1])
+            lead_objects.write(separator)
+            lead_objects.write(memoryview(dumps([lead_object(row) for row in rows]))[1:-1])
+            location_ids.update(row.location_id for row in rows)
+            separator = b","
+            count += len(rows)
             check()
         out.write(b'],"included":[')
-        separator = b""
-        for index, (lead, _row) in enumerate(stream_leads(conn, account_id, first, last, criteria)):
-            out.write(separator + orjson.dumps(lead_object(lead, base_url)))
-            separator = b","
-            if index % KEYWORD_BATCH == 0:
-                check()
-        for location in store.stream_locations(conn, account_id, first, last, criteria):
-            out.write(separator + orjson.dumps(location_object(location)))
-            separator = b","
+        lead_objects.seek(0)
+        shutil.copyfileobj(lead_objects, out)
+        for location in locations(conn, location_ids):
+            out.write(separator + dumps(location_object(location)))
         out.write(b"]}")
     return count
 
 
-def timeline_row(lead: Lead, row: Mapping[Any, Any], keywords: list[str]) -> dict[str, Any]:
+def timeline_row(row: ExportRow) -> dict[str, Any]:
+    keywords = row.keywords
+    if isinstance(keywords, str):  # SQLite: a JSON array in no particular order
+        keywords = sorted(orjson.loads(keywords)) if keywords != "[]" else []
     return {
         "attributes": {
-            "keywords": keywords,
-            "quality": int(row["quality"]),
+            "keywords": keywords or [],
+            "quality": int(row.quality),
             "stats": {
-                "bounces": int(row["bounces"]),
-                "last_visit": row["interval_last_day"].isoformat(),
-                "pageviews": int(row["pageviews"]),
-                "visits": int(row["interval_visits"]),
+                "bounces": int(row.bounces),
+                "last_visit": row.last_day,
+                "pageviews": int(row.pageviews),
+                "visits": int(row.visits),
             },
         },
-        "id": lead.id,
-        "relationships": {"lead": {"data": {"id": lead.id, "type": "leads"}}},
+        "id": row.id,
+        "relationships": {"lead": {"data": {"id": row.id, "type": "leads"}}},
         "type": "timeline_rows",
     }
 
 
-def lead_object(lead: Lead, base_url: str) -> dict[str, Any]:
-    """The lead as its model renders it, with the export's subset of attributes; members in
-    the order of the seed's sample report (by name, the attributes in EXPORT_LEAD_FIELDS
-    order)."""
-    attributes = LeadAttributes.of(lead, base_url)
-    # Spelled out rather than attributes.relationships(…): this runs for every lead of an
-    # export; tests/api/test_openapi.py holds export files to the model's document.
-    location = {"data": {"id": lead.location.id, "type": LocationAttributes.TYPE}}
+def lead_object(row: ExportRow) -> dict[str, Any]:
+    """The lead object of the export: the attributes of ``EXPORT_LEAD_FIELDS``, in that order,
+    with the values ``LeadAttributes`` gives them; members in the seed's sample-report order.
+    Spelled out as one dict display: this runs for every lead of an export
+    (tests/domain/test_representation.py holds it to EXPORT_LEAD_FIELDS and the model)."""
     return {
-        "attributes": attributes.export_attributes(),
-        "id": lead.id,
-        "relationships": {"location": location},
-        "type": attributes.TYPE,
+        "attributes": {
+            "first_visit_date": row.first_visit_date,
+            "industry": industry_name(row.industry),
+            "last_visit_date": row.last_visit_date,
+            "name": row.name,
+            "status": lead_status(row.assignee, row.emailed_to, row.crm_lead_id),
+            "website_url": row.website_url,
+            "linkedin_url": row.linkedin_url,
+            "twitter_handle": row.twitter_handle,
+            "facebook_url": row.facebook_url,
+        },
+        "id": row.id,
+        "relationships": {"location": {"data": {"id": row.location_id, "type": "locations"}}},
+        "type": "leads",
     }
 
 
@@ -106,9 +116,3 @@ def location_object(location: Location) -> dict[str, Any]:
     attributes = LocationAttributes.of(location)
     plain = msgspec.structs.asdict(attributes)  # orjson writes the file and knows no Struct
     return {"attributes": plain, "id": location.id, "type": attributes.TYPE}
-
-
-def _batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
