@@ -865,3 +865,26 @@ def test_networks_update_downloads_and_imports(database_url: str) -> None:
     assert line == f"Error: {base}/asns.csv: HTTP 500"
     assert set(upstream.agents) == {"acme-openfeeder (ops@acme.example)"}
     assert "peeringdb" not in ok(database_url, "networks", "show", "AS64560")
+
+
+def test_rules_add_list_and_remove(database_url: str, builder: Builder) -> None:
+    from openfeeder.cli import _RULE_KINDS
+    from openfeeder.services.traffic import KINDS
+
+    assert _RULE_KINDS == KINDS
+    account = builder.account(builder.user())
+    a = str(account.id)
+    assert ok(database_url, "rules", "add", "--account", a, "--kind", "country", "fi") == (
+        f"Added country FI to account {a}.\n"
+    )
+    ok(database_url, "rules", "add", "--account", a, "--kind", "ip_range", "203.0.113.9/24")
+    listed = ok_json(database_url, "rules", "list", "--account", a)
+    assert [(r["kind"], r["value"]) for r in listed] == [
+        ("country", "FI"),
+        ("ip_range", "203.0.113.0/24"),
+    ]
+    line = fails(database_url, "rules", "add", "--account", a, "--kind", "country", "Finland")
+    assert "two-letter ISO code" in line
+    ok(database_url, "rules", "remove", "--account", a, str(listed[0]["id"]))
+    assert "no traffic rule" in fails(database_url, "rules", "remove", "--account", a, "999")
+    assert len(ok_json(database_url, "rules", "list", "--account", a)) == 1

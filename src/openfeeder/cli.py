@@ -500,6 +500,64 @@ def companies_import(ctx: click.Context, file: Path, file_format: str, as_json: 
         )
 
 
+# ── traffic rules ──
+
+_RULE_KINDS = (
+    "ip_range",
+    "country",
+    "hostname",
+)  # services.traffic.KINDS (a test keeps them equal)
+
+
+@main.group()
+def rules() -> None:
+    """An account's traffic rules: own IP ranges, excluded countries and host names."""
+
+
+@rules.command("add")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.option("--kind", type=click.Choice(_RULE_KINDS), required=True, help="What the value is.")
+@click.argument("value")
+@click.pass_context
+def rules_add(ctx: click.Context, account_id: int, kind: str, value: str) -> None:
+    """Add a rule (e.g. --kind ip_range 198.51.100.0/24); visits it matches are dropped."""
+    from openfeeder.services import traffic
+
+    with _database(_settings(ctx)) as db:
+        stored = traffic.add_rule(db, admin.get_account(db, account_id), kind, value)
+    click.echo(f"Added {kind} {stored} to account {account_id}.")
+
+
+@rules.command("list")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@json_option
+@click.pass_context
+def rules_list(ctx: click.Context, account_id: int, as_json: bool) -> None:
+    """List an account's rules."""
+    from openfeeder.services import traffic
+
+    with _database(_settings(ctx)) as db:
+        found = traffic.rules(db, admin.get_account(db, account_id))
+    if as_json:
+        _echo_json([{"id": r.id, "kind": r.kind, "value": r.value} for r in found])
+        return
+    for rule in found:
+        click.echo(f"{rule.id:>6}  {rule.kind:<9} {rule.value}")
+
+
+@rules.command("remove")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.argument("rule_id", metavar="ID", type=int)
+@click.pass_context
+def rules_remove(ctx: click.Context, account_id: int, rule_id: int) -> None:
+    """Remove a rule by its id (see `rules list`)."""
+    from openfeeder.services import traffic
+
+    with _database(_settings(ctx)) as db:
+        traffic.delete_rule(db, admin.get_account(db, account_id), rule_id)
+    click.echo(f"Removed rule {rule_id} from account {account_id}.")
+
+
 # ── IP databases ──
 
 

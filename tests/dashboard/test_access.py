@@ -39,16 +39,24 @@ def sa_select(table: object) -> object:
 
 
 # What a member's valid unsafe request carries besides its CSRF token.
-VALID_FORM = {"name": "Renamed", "type_0": "city", "value_0": "Oulu"}
+VALID_FORM = {
+    "name": "Renamed",
+    "type_0": "city",
+    "value_0": "Oulu",
+    "kind": "country",
+    "value": "SE",
+}
 
 
-def _fill(path: str, account_id: int, owned: tuple[str, str]) -> str:
-    """The path with the account and one lead and one feed (``owned``: ids of some account)."""
-    lead_id, feed_id = owned
+def _fill(path: str, account_id: int, owned: tuple[str, str, str]) -> str:
+    """The path with the account and one lead, feed and traffic rule (``owned``: ids of some
+    account's)."""
+    lead_id, feed_id, rule_id = owned
     values = {
         "account_id": str(account_id),
         "lead_id": lead_id,
         "feed_id": feed_id,
+        "rule_id": rule_id,
         "action": "follow",
     }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
@@ -74,6 +82,7 @@ def world(make_client: MakeClient, db: Database, builder: Builder) -> dict[str, 
             feeds.create_feed(
                 db, a, "Existing", [{"criterion_type": "tag", "search_value": "x"}]
             ).id,
+            _rule(db, a),
         )
         for a in (mine, theirs)
     }
@@ -83,6 +92,13 @@ def world(make_client: MakeClient, db: Database, builder: Builder) -> dict[str, 
     sign_in(clients["outsider"], outsider.user.email)
     sign_in(clients["owner"], owner.user.email)
     return {"mine": mine, "theirs": theirs, "owned": owned, "clients": clients}
+
+
+def _rule(db: Database, account: object) -> str:
+    from openfeeder.services import traffic
+
+    traffic.add_rule(db, account, "hostname", "existing.example")  # type: ignore[arg-type]
+    return str(traffic.rules(db, account)[0].id)  # type: ignore[arg-type]
 
 
 def sa_select_leads() -> object:
@@ -103,7 +119,7 @@ def test_nobody_reaches_what_is_not_theirs(
     world: dict[str, object], db: Database, endpoint: object
 ) -> None:
     mine, theirs = world["mine"], world["theirs"]
-    owned: dict[int, tuple[str, str]] = world["owned"]  # type: ignore[assignment]
+    owned: dict[int, tuple[str, str, str]] = world["owned"]  # type: ignore[assignment]
     clients: dict[str, TestClient] = world["clients"]  # type: ignore[assignment]
     method = endpoint.methods[0]  # type: ignore[attr-defined]
     path: str = endpoint.path  # type: ignore[attr-defined]
@@ -111,7 +127,7 @@ def test_nobody_reaches_what_is_not_theirs(
     cross_path = _fill(path, mine.id, owned[theirs.id])  # type: ignore[attr-defined]
     my_path = _fill(path, mine.id, owned[mine.id])  # type: ignore[attr-defined]
     # A path naming a lead or feed: that of another account, through my own account.
-    crosses = "{lead_id}" in path or "{feed_id}" in path
+    crosses = any(f"{{{name}}}" in path for name in ("lead_id", "feed_id", "rule_id"))
     owner_csrf = csrf_of(clients["owner"], f"/app/{mine.id}/leads")  # type: ignore[attr-defined]
     outsider_csrf = csrf_of(clients["outsider"], f"/app/{theirs.id}/leads")  # type: ignore[attr-defined]
 

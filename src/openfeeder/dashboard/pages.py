@@ -22,7 +22,9 @@ from openfeeder.domain.errors import BadRequest, NotFound, RateLimited, Unauthor
 from openfeeder.domain.feeds import NUMERIC, Criterion, Feed, FeedCriterion, parse_criteria
 from openfeeder.domain.ids import whole_number
 from openfeeder.domain.models import Account, Lead
-from openfeeder.services import feeds, lead_actions, leads, signin, visits
+from openfeeder.services import accounts as account_services
+from openfeeder.services import feeds, lead_actions, leads, signin, traffic, visits
+from openfeeder.services.urls import public_base_url
 
 PAGE_SIZE = 50
 VISITS_PAGE_SIZE = 25
@@ -442,6 +444,62 @@ def lead_action(ctx: WebContext, account_id: str, lead_id: str, action: str) -> 
         case _:
             raise NotFound("There is no such action.")
     return RedirectResponse(f"/app/{account.id}/leads/{lead.id}", status_code=303)
+
+
+# ── settings (admins) ──
+
+
+def _admin_account(ctx: WebContext, account_id: str) -> Account:
+    account = ctx.account(account_id)
+    traffic.require_admin(ctx.services.db, account, ctx.user)
+    return account
+
+
+def tracking_settings(ctx: WebContext, account_id: str) -> Response:
+    account = _admin_account(ctx, account_id)
+    base = public_base_url(ctx.services.settings, str(ctx.request.base_url))
+    [view] = [v for v in web.accounts_of(ctx) if v.account.id == account.id]
+    return ctx.render(
+        "settings_tracking.html",
+        account=account,
+        snippet=account_services.script_html(base, account.script_hash),
+        tracking_status=view.tracking_status,
+        heard=traffic.tracking(ctx.services.db, account),
+    )
+
+
+def rules_settings(
+    ctx: WebContext, account_id: str, status: int = 200, error: str | None = None
+) -> Response:
+    account = _admin_account(ctx, account_id)
+    return ctx.render(
+        "settings_rules.html",
+        status,
+        account=account,
+        rules=traffic.rules(ctx.services.db, account),
+        error=error,
+        kinds=traffic.KINDS,
+    )
+
+
+def add_rule(ctx: WebContext, account_id: str) -> Response:
+    account = _admin_account(ctx, account_id)
+    try:
+        traffic.add_rule(
+            ctx.services.db, account, ctx.form.get("kind", ""), ctx.form.get("value", "")
+        )
+    except BadRequest as error:
+        return rules_settings(ctx, account_id, 400, error.detail)
+    return RedirectResponse(f"/app/{account.id}/settings/rules", status_code=303)
+
+
+def delete_rule(ctx: WebContext, account_id: str, rule_id: str) -> Response:
+    account = _admin_account(ctx, account_id)
+    number = whole_number(rule_id, 9)
+    if number is None:
+        raise NotFound("There is no such traffic rule.")
+    traffic.delete_rule(ctx.services.db, account, number)
+    return RedirectResponse(f"/app/{account.id}/settings/rules", status_code=303)
 
 
 # ── static files ──
