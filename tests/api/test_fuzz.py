@@ -74,8 +74,12 @@ def test_generated_requests_get_no_server_error_and_match_the_document(
                 "35",  # ≥ 2 000 requests in all, with a margin
                 "--seed",
                 str(SEED),
+                # One worker: with two, schemathesis' threads run hypothesis' ast.parse at once,
+                # which CPython 3.11.7 can fail with "AST constructor recursion depth
+                # mismatch" (a race in the interpreter, fixed in later releases): a runtime
+                # error of the tool, not a finding.
                 "--workers",
-                "2",
+                "1",
                 "--generation-database",
                 "none",
                 "--no-color",
