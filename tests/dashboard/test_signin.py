@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from starlette.testclient import TestClient
+
 from openfeeder.domain.clock import FixedClock
 from openfeeder.domain.errors import Unauthorized
+from openfeeder.domain.models import Account
 from openfeeder.ratelimit import MemoryCounter, RateLimiter
 from openfeeder.services import signin
 from openfeeder.store.db import Database
@@ -140,12 +143,9 @@ def test_sign_in_never_sends_anyone_off_the_site(
 
 
 def test_sign_out_needs_the_csrf_token_and_ends_the_session(
-    make_client: MakeClient, db: Database, builder: Builder, member: Member
+    signed_in: TestClient, account: Account
 ) -> None:
-    account = builder.account(member)
-    give_password(db, member)
-    client = make_client()
-    sign_in(client, member.user.email)
+    client = signed_in
     leads_page = f"/app/{account.id}/leads"
     forged = client.post("/app/logout", data={"csrf": "guess"}, follow_redirects=False)
     assert forged.status_code == 403
@@ -158,12 +158,9 @@ def test_sign_out_needs_the_csrf_token_and_ends_the_session(
 
 
 def test_a_changed_password_ends_every_session(
-    make_client: MakeClient, db: Database, builder: Builder, member: Member
+    signed_in: TestClient, db: Database, member: Member, account: Account
 ) -> None:
-    account = builder.account(member)
-    give_password(db, member)
-    client = make_client()
-    sign_in(client, member.user.email)
+    client = signed_in
     assert client.get(f"/app/{account.id}/leads", follow_redirects=False).status_code == 200
     signin.set_password(db, member.user.email, "a brand new password")
     assert client.get(f"/app/{account.id}/leads", follow_redirects=False).status_code == 303

@@ -93,10 +93,10 @@ def logout(ctx: WebContext) -> Response:
 
 
 def home(ctx: WebContext) -> Response:
-    views = web.accounts_of(ctx)
-    if not views:
+    accounts = web.accounts_of(ctx)
+    if not accounts:
         return ctx.render("no_accounts.html")
-    return RedirectResponse(f"/app/{views[0].account.id}/leads", status_code=303)
+    return RedirectResponse(f"/app/{accounts[0].id}/leads", status_code=303)
 
 
 # ── the feed view ──
@@ -458,7 +458,7 @@ def _admin_account(ctx: WebContext, account_id: str) -> Account:
 def tracking_settings(ctx: WebContext, account_id: str) -> Response:
     account = _admin_account(ctx, account_id)
     base = public_base_url(ctx.services.settings, str(ctx.request.base_url))
-    [view] = [v for v in web.accounts_of(ctx) if v.account.id == account.id]
+    [view] = account_services.views(ctx.services.db, [account])
     return ctx.render(
         "settings_tracking.html",
         account=account,

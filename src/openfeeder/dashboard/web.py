@@ -25,7 +25,6 @@ from openfeeder.domain.models import Account, User, WebSession
 from openfeeder.routing import Auth, Endpoint
 from openfeeder.services import access, geoip, signin
 from openfeeder.services import accounts as account_services
-from openfeeder.services.accounts import AccountView
 from openfeeder.services.container import Services
 
 SESSION_COOKIE = "openfeeder_session"
@@ -59,7 +58,7 @@ class WebContext:
             raise NotFound("There is no such account, or it is not yours.") from None
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
-        accounts = [view.account for view in accounts_of(self)] if self.session is not None else []
+        accounts = accounts_of(self) if self.session is not None else []
         return page(
             template,
             status,
@@ -76,8 +75,10 @@ class WebContext:
         return url.startswith("https://")
 
 
-def accounts_of(ctx: WebContext) -> list[AccountView]:
-    return account_services.list_for_user(ctx.services.db, ctx.user)
+def accounts_of(ctx: WebContext) -> list[Account]:
+    """The signed-in user's accounts, for the header's switcher (the tracking status of each
+    is not needed there, and would cost a query per page)."""
+    return account_services.accounts_of_user(ctx.services.db, ctx.user)
 
 
 def set_cookie(

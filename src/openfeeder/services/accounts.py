@@ -27,10 +27,14 @@ def views(db: Database, accounts: list[Account]) -> list[AccountView]:
     return [AccountView(a, _status(*states.get(a.id, (False, False)))) for a in accounts]
 
 
-def list_for_user(db: Database, user: User) -> list[AccountView]:
+def accounts_of_user(db: Database, user: User) -> list[Account]:
+    """The accounts the user is a member of, by id (no tracking status: one query)."""
     with db.read() as conn:
-        accounts = store.accounts_of_user(conn, user.id)
-    return views(db, accounts)
+        return store.accounts_of_user(conn, user.id)
+
+
+def list_for_user(db: Database, user: User) -> list[AccountView]:
+    return views(db, accounts_of_user(db, user))
 
 
 def tracker_url(public_url: str, script_hash: str) -> str:
