@@ -80,10 +80,21 @@ def wait_until_up(
 
 class ServeProcess:
     """``openfeeder serve`` (or, with ``command="worker"``, ``openfeeder worker``) as a child
-    process, to be stopped however a test likes."""
+    process, to be stopped however a test likes. ``program`` is the ``openfeeder`` to run
+    (this environment's unless a test installed another: the packaging test's wheel), from
+    ``cwd`` (this process's unless given)."""
 
-    def __init__(self, env: Mapping[str, str], log: Path, command: str = "serve") -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log: Path,
+        command: str = "serve",
+        program: Path | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.command = command
+        self.program = program or Path(sys.executable).with_name("openfeeder")
+        self.cwd = cwd
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Only the settings given here: none leak in from the environment the tests run in.
@@ -96,10 +107,13 @@ class ServeProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServeProcess:
-        program = Path(sys.executable).with_name("openfeeder")
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(program), self.command], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                [str(self.program), self.command],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
             )
         if self.command != "serve":
             return self  # a worker serves nothing to wait for
