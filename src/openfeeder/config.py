@@ -224,6 +224,12 @@ class Settings(BaseSettings):
         description="Bearer token an operator's Prometheus sends to read `/metrics`; the "
         "metrics are not served while it is unset.",
     )
+    ready_max_pipeline_lag: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds the oldest unprocessed tracker hit may wait before `/readyz` "
+        "answers 503; 0 turns the check off.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `serve` listens on.")
     access_log: bool = Field(

@@ -43,7 +43,13 @@ def test_every_route_says_its_surface_and_auth() -> None:
     # The API's operations are token-authenticated but for the capability download.
     public_api = {e.path for e in routes.on(Surface.API) if e.auth is Auth.PUBLIC}
     assert public_api == {"/download/{file_name}"}
-    assert {e.auth for e in routes.on(Surface.OPERATIONS)} == {Auth.OPERATOR}
+    # Operations: the metrics for the operator; liveness and readiness for load balancers.
+    operations = {e.path: e.auth for e in routes.on(Surface.OPERATIONS)}
+    assert operations == {
+        "/metrics": Auth.OPERATOR,
+        "/healthz": Auth.PUBLIC,
+        "/readyz": Auth.PUBLIC,
+    }
 
 
 def test_the_tracker_preflight_is_its_own_not_the_apis(api: TestClient) -> None:

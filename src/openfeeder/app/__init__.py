@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from time import perf_counter
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
 from openfeeder.api.errors import http_exception, server_error
-from openfeeder.app.surfaces import SurfaceRouter, build_router
+from openfeeder.app.operations import RequestMetrics, store_registry
+from openfeeder.app.surfaces import SURFACE, SurfaceRouter, build_router
 from openfeeder.config import Settings
 from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.ingest import make_ingestor
@@ -25,6 +27,7 @@ from openfeeder.ratelimit import (
     api_limit,
     export_limit,
 )
+from openfeeder.routing import Surface
 from openfeeder.services.container import Services
 from openfeeder.services.exports import make_export_files
 from openfeeder.store.db import Database
@@ -54,17 +57,28 @@ def build_services(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Servic
 
 class Application(Starlette):
     """Starlette, but a request the tracker answers on its own (``SurfaceRouter.direct``)
-    goes straight to it, past the error and exception middleware every other one gets."""
+    goes straight to it, past the error and exception middleware every other one gets.
+    Every HTTP request's time to answer is observed for its surface (``/metrics``)."""
 
     surfaces: SurfaceRouter
+    request_metrics: RequestMetrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            direct = self.surfaces.direct(scope)
-            if direct is not None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = perf_counter()
+        direct = self.surfaces.direct(scope)
+        if direct is not None:
+            try:
                 await direct(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
+            finally:
+                self.request_metrics.observe(Surface.TRACKER, started)
+            return
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.request_metrics.observe(scope.get(SURFACE, Surface.API), started)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Application:
@@ -96,5 +110,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Applicat
     # Every surface has its own middleware (``surfaces``), so none is application-wide; the
     # router Starlette made is replaced before the first request builds the stack around it.
     app.router = app.surfaces = build_router(services, lifespan)
+    app.request_metrics = app.state.request_metrics = RequestMetrics()
+    app.state.store_metrics = store_registry(services)
     app.state.services = services
     return app

@@ -463,6 +463,8 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/tr", tracker.preflight, TRACKER, PUBLIC, ("OPTIONS",)),
     Endpoint("/lftracker_v1_{name}", tracker.tracker_script, TRACKER, PUBLIC, doc=_SCRIPT),
     # ── operations ──
+    Endpoint("/healthz", operations.healthz, OPERATIONS, PUBLIC),
+    Endpoint("/readyz", operations.readyz, OPERATIONS, PUBLIC),
     Endpoint("/metrics", operations.metrics, OPERATIONS, OPERATOR),
     # ── the dashboard: pages for the people who work the leads ──
     Endpoint("/app/static/{name}", pages.static, DASHBOARD, PUBLIC),

@@ -46,6 +46,9 @@ _API_CORS = Middleware(
     ],
 )
 
+# The scope key under which the router leaves the surface it chose.
+SURFACE = "openfeeder.surface"
+
 MIDDLEWARE: Mapping[Surface, Sequence[Middleware]] = {
     Surface.API: [_API_CORS],
     Surface.DOCUMENTS: [_API_CORS],
@@ -98,15 +101,15 @@ class SurfaceRouter(Router):
             routes=[route for routes in surfaces.values() for route in routes],
             lifespan=lifespan,
         )
-        self._by_route: list[tuple[BaseRoute, ASGIApp]] = []
+        self._by_route: list[tuple[BaseRoute, Surface, ASGIApp]] = []
         self._stacks: dict[Surface, ASGIApp] = {}
         for surface, routes in surfaces.items():
             stack: ASGIApp = Router(routes=list(routes))
             for cls, args, kwargs in reversed(middleware[surface]):
                 stack = cls(stack, *args, **kwargs)
             self._stacks[surface] = stack
-            self._by_route.extend((route, stack) for route in routes)
-        self._default = self._stacks.get(default) or Router(routes=[])
+            self._by_route.extend((route, surface, stack) for route in routes)
+        self._default = (default, self._stacks.get(default) or Router(routes=[]))
         # The surfaces without middleware whose routes are plain ASGI apps: path → method → app
         # for fixed paths (``/tr``), the routes themselves for paths with parameters.
         self._exact: dict[str, dict[str, ASGIApp]] = {}
@@ -136,21 +139,23 @@ class SurfaceRouter(Router):
                 return route.app
         return None
 
-    def surface_app(self, scope: Scope) -> ASGIApp:
-        partial: ASGIApp | None = None
-        for route, stack in self._by_route:
+    def surface_app(self, scope: Scope) -> tuple[Surface, ASGIApp]:
+        partial: tuple[Surface, ASGIApp] | None = None
+        for route, surface, stack in self._by_route:
             match, _ = route.matches(scope)
             if match is Match.FULL:
-                return stack
+                return surface, stack
             if match is Match.PARTIAL and partial is None:
-                partial = stack
+                partial = surface, stack
         return partial or self._default
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self.lifespan(scope, receive, send)
             return
-        await self.surface_app(scope)(scope, receive, send)
+        surface, stack = self.surface_app(scope)
+        scope[SURFACE] = surface  # for the request latency ``Application`` observes
+        await stack(scope, receive, send)
 
 
 def build_router(services: Services, lifespan: Lifespan[Any] | None = None) -> SurfaceRouter:

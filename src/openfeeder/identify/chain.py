@@ -266,6 +266,10 @@ class Identifier:
         )
         return {ip: rdns_.PtrAnswer.from_json(answer).names for ip, answer in answers.items()}
 
+    def ip_databases(self) -> dict[str, bool]:
+        """Whether lookups have each IP database ("asn", "city") open now, for readiness."""
+        return {"asn": _loaded(self._asn), "city": _loaded(self._geo)}
+
     def close(self) -> None:
         """Release the databases, the HTTP client and the event loop; idempotent."""
         if self._enrichment is not None and self._loop.started:
@@ -277,6 +281,14 @@ class Identifier:
             if reader is not None:
                 reader.close()
         self._asn = self._geo = None
+
+
+def _loaded(reader: AsnLookup | Locator | None) -> bool:
+    # A database that follows its file has none open until the file appears; others are open.
+    if reader is None:
+        return False
+    follower = getattr(reader, "file", None)
+    return follower.loaded if isinstance(follower, reloading.Reloading) else True
 
 
 def _identification(outcome: Match | Drop | None, location: Location) -> Identification:
