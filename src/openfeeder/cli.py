@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from alembic.util import CommandError
 from pydantic import ValidationError
 
+from openfeeder import __version__
 from openfeeder.config import Settings
 from openfeeder.domain.errors import OpenfeederError
 from openfeeder.domain.models import Account
@@ -106,7 +107,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON o
 
 
 @click.group(cls=_Cli)
-@click.version_option(package_name="openfeeder")
+@click.version_option(__version__, prog_name="openfeeder")
 def main() -> None:
     """openfeeder: self-hosted B2B website-visitor identification with a
     Leadfeeder-compatible API. Settings come from OPENFEEDER_* environment variables."""
@@ -175,6 +176,10 @@ def worker(ctx: click.Context) -> None:
     from openfeeder.worker import run_worker
 
     settings = _settings(ctx)
+    # The worker does not migrate (serve or `migrate` does), but it never runs on a store a
+    # newer openfeeder migrated.
+    with _database(settings) as db:
+        db.refuse_unknown()
     # Jobs log through the standard library; a foreground worker shows that on stderr.
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

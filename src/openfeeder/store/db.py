@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from openfeeder.store.engine import create_engine, migrate
+from openfeeder.store.revision import refuse_unknown
 
 
 class Database:
@@ -39,7 +40,14 @@ class Database:
             yield conn
 
     def migrate(self) -> None:
+        """Bring the schema to this build's head; a store migrated by a newer openfeeder is
+        refused (``UnknownRevision``) before anything is written."""
+        refuse_unknown(self.engine)
         migrate(self.engine)
+
+    def refuse_unknown(self) -> None:
+        """``UnknownRevision`` unless this build knows the store's schema revision."""
+        refuse_unknown(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
