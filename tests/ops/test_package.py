@@ -1,7 +1,8 @@
 """The packaging test: ``uv build`` makes the wheel and sdist, the wheel goes into a fresh
 virtual environment outside the checkout (its dependencies from ``requirements/runtime.lock``,
 hashes checked), and from an empty directory that install alone loads the demo, serves it,
-answers an API call with the demo's token and shows the dashboard's sign-in page.
+answers an API call with the demo's token and shows the dashboard's sign-in page. The
+documented ``uv tool install`` of the same wheel is checked to run as well.
 
 Everything it makes is under the test's tmp directory; uv's own download cache is uv's."""
 
@@ -102,6 +103,12 @@ def test_the_wheel_installs_and_serves_without_the_checkout(tmp_path: Path) -> N
         "version",
         __version__,
     ]
+
+    # The README's way: `uv tool install` (its own environment, constrained to the lock).
+    tools = env | {"UV_TOOL_DIR": str(tmp_path / "tools"), "UV_TOOL_BIN_DIR": str(tmp_path / "bin")}
+    _run(uv, "tool", "install", "--quiet", "-c", lock, wheels[0], cwd=work, env=tools)
+    tool = tmp_path / "bin" / "openfeeder"
+    assert _run(tool, "--version", cwd=work, env=env).split()[-1] == __version__
 
     loaded = json.loads(_run(program, "demo", "--json", cwd=work, env=env))
     server = ServeProcess(env, tmp_path / "serve.log", program=program, cwd=work).start()
