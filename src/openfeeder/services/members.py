@@ -100,13 +100,13 @@ def invite(
     db: Database,
     clock: Clock,
     account: Account,
-    inviter: User,
+    inviter: User | None,
     email: str,
     role: str,
     base_url: str,
 ) -> Invited:
-    """A new invitation to ``email``; an older open one to the same address is revoked, so
-    one link at a time lets a person in."""
+    """A new invitation to ``email`` (``inviter`` None: the operator, from the CLI); an
+    older open one to the same address is revoked, so one link at a time lets a person in."""
     address = admin.normalize_email(email)
     _role(role)
     now = clock.now()
@@ -122,7 +122,7 @@ def invite(
             account_id=account.id,
             email=address,
             role=role,
-            inviter_id=inviter.id,
+            inviter_id=inviter.id if inviter else None,
             created_at=now,
             expires_at=now + timedelta(days=INVITE_DAYS),
         )

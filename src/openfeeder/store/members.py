@@ -94,7 +94,7 @@ def create_invitation(
     account_id: int,
     email: str,
     role: str,
-    inviter_id: int,
+    inviter_id: int | None,
     created_at: datetime,
     expires_at: datetime,
 ) -> int:
