@@ -889,3 +889,59 @@ def test_rules_add_list_and_remove(database_url: str, builder: Builder) -> None:
     ok(database_url, "rules", "remove", "--account", a, str(listed[0]["id"]))
     assert "no traffic rule" in fails(database_url, "rules", "remove", "--account", a, "999")
     assert len(ok_json(database_url, "rules", "list", "--account", a)) == 1
+
+
+def test_invitations_roles_removal_and_account_update(database_url: str) -> None:
+    ok(database_url, "users", "create", "--email", "anna@example.com")
+    ok(database_url, "users", "create", "--email", "ben@example.com")
+    account = ok_json(database_url, "accounts", "create", "--name", "Sample")["id"]
+    ok(database_url, "members", "add", "--user", "anna@example.com", "--account", account)
+    invited = ok_json(
+        database_url, "invitations", "create", "--account", account, "--email", "Cleo@Example.com"
+    )
+    assert invited["email"] == "cleo@example.com"
+    assert invited["role"] == "member"
+    assert re.fullmatch(r"http://127\.0\.0\.1:8000/app/invite/[\w-]{43}", invited["link"])
+    out = ok(database_url, "invitations", "create", "--account", account, "--email", "d@e.fi")
+    assert out.splitlines()[1].startswith("http://127.0.0.1:8000/app/invite/")
+    assert fails(
+        database_url, "invitations", "create", "--account", account, "--email", "anna@example.com"
+    ) == ("Error: anna@example.com is already a member of this account.")
+    assert "'owner' is not one of" in fails(
+        database_url, "invitations", "create", "--account", account, "--email", "x@e.fi",
+        "--role", "owner", code=2,
+    )  # fmt: skip
+
+    ok(database_url, "members", "add", "--user", "ben@example.com", "--account", account)
+    assert fails(
+        database_url, "members", "set-role", "--user", "ben@example.com", "--account", "99999",
+        "--role", "member",
+    ) == ("Error: Account 99999 does not exist.")  # fmt: skip
+    out = ok(
+        database_url, "members", "set-role", "--user", "ben@example.com", "--account", account,
+        "--role", "member",
+    )  # fmt: skip
+    assert out == f"ben@example.com is now member of account {account}: Sample\n"
+    # anna is the last admin now: she can be neither demoted nor removed.
+    last = "Error: An account needs at least one admin: make someone else admin first."
+    assert fails(
+        database_url, "members", "set-role", "--user", "anna@example.com", "--account", account,
+        "--role", "member",
+    ) == last  # fmt: skip
+    assert (
+        fails(database_url, "members", "remove", "--user", "anna@example.com", "--account", account)
+        == last
+    )
+    out = ok(database_url, "members", "remove", "--user", "ben@example.com", "--account", account)
+    assert out == f"ben@example.com can no longer see account {account}: Sample\n"
+    assert fails(
+        database_url, "members", "remove", "--user", "ben@example.com", "--account", account
+    ) == ("Error: There is no such member of this account.")
+
+    updated = ok_json(database_url, "accounts", "update", account, "--timezone", "Europe/Helsinki")
+    assert (updated["name"], updated["timezone"]) == ("Sample", "Europe/Helsinki")
+    out = ok(database_url, "accounts", "update", account, "--name", "Renamed")
+    assert out == f"Account {account}: Renamed (Europe/Helsinki)\n"
+    assert "is not an IANA time zone" in fails(
+        database_url, "accounts", "update", account, "--timezone", "Mars/Olympus"
+    )

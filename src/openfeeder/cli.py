@@ -23,9 +23,11 @@ from pydantic import ValidationError
 
 from openfeeder import __version__
 from openfeeder.config import Settings
+from openfeeder.domain.clock import SYSTEM_CLOCK
 from openfeeder.domain.errors import OpenfeederError
 from openfeeder.domain.models import Account
 from openfeeder.services import admin, signin
+from openfeeder.services import members as member_services
 from openfeeder.store.db import Database
 
 
@@ -372,6 +374,28 @@ def accounts_create(
         )
 
 
+@accounts.command("update")
+@click.argument("account_id", metavar="ID", type=int)
+@click.option("--name", help="New account name [default: unchanged].")
+@click.option("--timezone", help="New IANA time zone [default: unchanged].")
+@json_option
+@click.pass_context
+def accounts_update(
+    ctx: click.Context, account_id: int, name: str | None, timezone: str | None, as_json: bool
+) -> None:
+    """Rename an account or change its time zone."""
+    with _database(_settings(ctx)) as db:
+        account = admin.get_account(db, account_id)
+        member_services.update_account(
+            db, account, account.name if name is None else name, timezone or account.timezone
+        )
+        account = admin.get_account(db, account_id)
+    if as_json:
+        _echo_json(_account_json(account))
+    else:
+        click.echo(f"Account {account.id}: {account.name} ({account.timezone})")
+
+
 @main.group()
 def members() -> None:
     """Manage who can see which account."""
@@ -391,6 +415,81 @@ def members_add(ctx: click.Context, email: str, account_id: int, as_json: bool) 
         _echo_json({"user": address, "account": _account_json(account)})
     else:
         click.echo(f"{address} can now see account {account.id}: {account.name}")
+
+
+@members.command("set-role")
+@click.option("--user", "email", required=True, help="Email of a member.")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.option("--role", type=click.Choice(member_services.ROLES), required=True, help="New role.")
+@click.pass_context
+def members_set_role(ctx: click.Context, email: str, account_id: int, role: str) -> None:
+    """Make a member an admin or a plain member (an account keeps at least one admin)."""
+    with _database(_settings(ctx)) as db:
+        user = admin.get_user(db, email)
+        account = admin.get_account(db, account_id)
+        member_services.set_role(db, account, user.id, role)
+    click.echo(f"{user.email} is now {role} of account {account.id}: {account.name}")
+
+
+@members.command("remove")
+@click.option("--user", "email", required=True, help="Email of a member.")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.pass_context
+def members_remove(ctx: click.Context, email: str, account_id: int) -> None:
+    """End a user's access to an account (not its last admin's)."""
+    with _database(_settings(ctx)) as db:
+        user = admin.get_user(db, email)
+        account = admin.get_account(db, account_id)
+        member_services.remove_member(db, account, user.id)
+    click.echo(f"{user.email} can no longer see account {account.id}: {account.name}")
+
+
+@main.group()
+def invitations() -> None:
+    """Invite people to an account by link (they sign up on the page it opens)."""
+
+
+@invitations.command("create")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.option("--email", required=True, help="Email of the person invited.")
+@click.option(
+    "--role",
+    type=click.Choice(member_services.ROLES),
+    default="member",
+    show_default=True,
+    help="Role they get.",
+)
+@json_option
+@click.pass_context
+def invitations_create(
+    ctx: click.Context, account_id: int, email: str, role: str, as_json: bool
+) -> None:
+    """Create an invitation and print its link (the only time it is shown)."""
+    settings = _settings(ctx)
+    with _database(settings) as db:
+        account = admin.get_account(db, account_id)
+        invited = member_services.invite(
+            db, SYSTEM_CLOCK, account, None, email, role, _public_url(settings)
+        )
+    invitation = invited.invitation
+    expires = invitation.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if as_json:
+        _echo_json(
+            {
+                "id": invitation.id,
+                "account": str(account.id),
+                "email": invitation.email,
+                "role": invitation.role,
+                "expires_at": expires,
+                "link": invited.link,
+            }
+        )
+    else:
+        click.echo(
+            f"Invitation {invitation.id} for {invitation.email} ({role}) to account "
+            f"{account.id}, good until {expires} (shown only now):"
+        )
+        click.echo(invited.link)
 
 
 @main.group()

@@ -1,7 +1,8 @@
 """The access matrix: every dashboard route of the route table, asked by someone signed out,
-by a signed-in user who is not a member of the account, and by a member — each unsafe
-request with no CSRF token, a wrong one and the right one. Nothing leaks and nothing changes
-unless a member sends the right token."""
+by a signed-in user who is not a member of the account, by a member whose role is
+``member`` and by an admin — each unsafe request with no CSRF token, a wrong one and the
+right one. Nothing leaks and nothing changes unless an admin (or, away from the admin-only
+settings, a member) sends the right token."""
 
 from __future__ import annotations
 
@@ -11,15 +12,18 @@ import pytest
 from starlette.testclient import TestClient
 
 from openfeeder.app.routes import on
+from openfeeder.domain.clock import SYSTEM_CLOCK
 from openfeeder.routing import Auth, Surface
-from openfeeder.services import feeds
+from openfeeder.services import feeds, members
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
-from tests.dashboard.conftest import csrf_of, give_password, sign_in
+from tests.dashboard.conftest import PASSWORD, csrf_of, give_password, sign_in
 from tests.support.clients import MakeClient
 from tests.support.factories import Builder
 
 SESSION_ROUTES = [e for e in on(Surface.DASHBOARD) if e.auth is Auth.SESSION]
+# Only an account's admins reach these: a member whose role is "member" gets 403.
+ADMIN_ONLY = "/app/{account_id}/settings/"
 SECRET = "Zebra Secret Holdings"
 
 
@@ -28,7 +32,19 @@ def _state(db: Database) -> tuple[object, ...]:
     with db.read() as conn:
         return tuple(
             tuple(conn.execute(sa_select(table)).all())
-            for table in (t.leads, t.lead_followers, t.lead_notes, t.web_sessions, t.custom_feeds)
+            for table in (
+                t.leads,
+                t.lead_followers,
+                t.lead_notes,
+                t.web_sessions,
+                t.custom_feeds,
+                t.traffic_rules,
+                t.users,
+                t.accounts,
+                t.memberships,
+                t.invitations,
+                t.api_tokens,
+            )
         )
 
 
@@ -45,27 +61,41 @@ VALID_FORM = {
     "value_0": "Oulu",
     "kind": "country",
     "value": "SE",
+    "email": "invited@example.com",
+    "role": "admin",
+    "timezone": "Europe/Helsinki",
+    "session": "others",
+    "current": PASSWORD,
+    "password": "a new long password",
+    "repeat": "a new long password",
 }
+Owned = dict[str, str]
 
 
-def _fill(path: str, account_id: int, owned: tuple[str, str, str]) -> str:
-    """The path with the account and one lead, feed and traffic rule (``owned``: ids of some
-    account's)."""
-    lead_id, feed_id, rule_id = owned
-    values = {
-        "account_id": str(account_id),
-        "lead_id": lead_id,
-        "feed_id": feed_id,
-        "rule_id": rule_id,
-        "action": "follow",
-    }
+def _fill(path: str, account_id: int, owned: Owned) -> str:
+    """The path with the account and one lead, feed, traffic rule, member, invitation and
+    token (``owned``: ids of some account's)."""
+    values = {"account_id": str(account_id), "action": "follow"} | owned
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
 
 @pytest.fixture
 def world(make_client: MakeClient, db: Database, builder: Builder) -> dict[str, object]:
-    owner, outsider = builder.user(), builder.user()
+    owner, outsider, colleague = builder.user(), builder.user(), builder.user()
     mine, theirs = builder.account(owner), builder.account(outsider)
+    with db.write() as conn:
+        conn.execute(
+            t.memberships.insert().values(
+                user_id=colleague.user.id, account_id=mine.id, role="member"
+            )
+        )
+    outsider_colleague = builder.user()
+    with db.write() as conn:
+        conn.execute(
+            t.memberships.insert().values(
+                user_id=outsider_colleague.user.id, account_id=theirs.id, role="member"
+            )
+        )
     [secret] = builder.companies(1)
     from openfeeder.domain.models import Company
     from openfeeder.store.companies import upsert_companies
@@ -77,20 +107,34 @@ def world(make_client: MakeClient, db: Database, builder: Builder) -> dict[str, 
     with db.read() as conn:
         lead_ids = dict(conn.execute(sa_select_leads()).all())
     owned = {
-        a.id: (
-            lead_ids[a.id],
-            feeds.create_feed(
+        a.id: {
+            "lead_id": lead_ids[a.id],
+            "feed_id": feeds.create_feed(
                 db, a, "Existing", [{"criterion_type": "tag", "search_value": "x"}]
             ).id,
-            _rule(db, a),
-        )
-        for a in (mine, theirs)
+            "rule_id": _rule(db, a),
+            "user_id": str(other.user.id),
+            "invitation_id": str(
+                members.invite(
+                    db, SYSTEM_CLOCK, a, admin.user, "pending@example.com", "member", "http://x"
+                ).invitation.id
+            ),
+            "token_id": str(admin.token_id),
+        }
+        for a, admin, other in ((mine, owner, colleague), (theirs, outsider, outsider_colleague))
     }
-    for person in (owner, outsider):
+    for person in (owner, outsider, colleague):
         give_password(db, person)
-    clients = {"signed out": make_client(), "outsider": make_client(), "owner": make_client()}
+    clients = {
+        "signed out": make_client(),
+        "outsider": make_client(),
+        "owner": make_client(),
+        "member role": make_client(),
+    }
     sign_in(clients["outsider"], outsider.user.email)
     sign_in(clients["owner"], owner.user.email)
+    sign_in(make_client(), owner.user.email)  # elsewhere: a session "sign out others" ends
+    sign_in(clients["member role"], colleague.user.email)
     return {"mine": mine, "theirs": theirs, "owned": owned, "clients": clients}
 
 
@@ -112,6 +156,10 @@ def test_the_matrix_has_every_session_route() -> None:
     assert ("/app/{account_id}/leads", "GET") in methods
     assert ("/app/{account_id}/leads/{lead_id}/{action}", "POST") in methods
     assert ("/app/logout", "POST") in methods
+    assert ("/app/{account_id}/settings/members", "POST") in methods
+    assert ("/app/{account_id}/settings/tokens/{token_id}/disable", "POST") in methods
+    assert ("/app/me/password", "POST") in methods
+    assert any(path.startswith(ADMIN_ONLY) for path, _ in methods)
 
 
 @pytest.mark.parametrize("endpoint", SESSION_ROUTES, ids=lambda e: f"{e.methods[0]} {e.path}")
@@ -119,7 +167,7 @@ def test_nobody_reaches_what_is_not_theirs(
     world: dict[str, object], db: Database, endpoint: object
 ) -> None:
     mine, theirs = world["mine"], world["theirs"]
-    owned: dict[int, tuple[str, str, str]] = world["owned"]  # type: ignore[assignment]
+    owned: dict[int, Owned] = world["owned"]  # type: ignore[assignment]
     clients: dict[str, TestClient] = world["clients"]  # type: ignore[assignment]
     method = endpoint.methods[0]  # type: ignore[attr-defined]
     path: str = endpoint.path  # type: ignore[attr-defined]
@@ -127,9 +175,14 @@ def test_nobody_reaches_what_is_not_theirs(
     cross_path = _fill(path, mine.id, owned[theirs.id])  # type: ignore[attr-defined]
     my_path = _fill(path, mine.id, owned[mine.id])  # type: ignore[attr-defined]
     # A path naming a lead or feed: that of another account, through my own account.
-    crosses = any(f"{{{name}}}" in path for name in ("lead_id", "feed_id", "rule_id"))
+    crosses = any(
+        f"{{{name}}}" in path
+        for name in ("lead_id", "feed_id", "rule_id", "user_id", "invitation_id", "token_id")
+    )
+    admin_only = path.startswith(ADMIN_ONLY)
     owner_csrf = csrf_of(clients["owner"], f"/app/{mine.id}/leads")  # type: ignore[attr-defined]
     outsider_csrf = csrf_of(clients["outsider"], f"/app/{theirs.id}/leads")  # type: ignore[attr-defined]
+    member_csrf = csrf_of(clients["member role"], f"/app/{mine.id}/leads")  # type: ignore[attr-defined]
 
     if method == "GET":
         signed_out = clients["signed out"].get(my_path, follow_redirects=False)
@@ -141,6 +194,12 @@ def test_nobody_reaches_what_is_not_theirs(
                 answer = clients["owner"].get(target, follow_redirects=False)
                 assert answer.status_code == 404, target
                 assert SECRET not in answer.text
+        as_member = clients["member role"].get(my_path, follow_redirects=False)
+        if admin_only:
+            assert as_member.status_code == 403, my_path
+            assert SECRET not in as_member.text
+        else:
+            assert as_member.status_code in (200, 303), my_path
         assert clients["owner"].get(my_path, follow_redirects=False).status_code in (200, 303)
         return
 
@@ -152,6 +211,8 @@ def test_nobody_reaches_what_is_not_theirs(
         (clients["owner"], my_path, {"csrf": "wrong"}),
         (clients["owner"], my_path, {"csrf": outsider_csrf}),  # another session's token
     ]
+    if admin_only:
+        attempts.append((clients["member role"], my_path, {"csrf": member_csrf}))
     if "{account_id}" in path:
         attempts.append((clients["owner"], their_path, {"csrf": owner_csrf}))
     if crosses:
@@ -164,4 +225,7 @@ def test_nobody_reaches_what_is_not_theirs(
     allowed = clients["owner"].post(
         my_path, data={"csrf": owner_csrf} | VALID_FORM, follow_redirects=False
     )
-    assert allowed.status_code == 303
+    # 200: a page that shows a new secret once (an invitation link, a token) instead of
+    # redirecting.
+    assert allowed.status_code in (200, 303), allowed.text
+    assert _state(db) != before

@@ -15,7 +15,7 @@ from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
 from openfeeder.config import Settings
-from openfeeder.dashboard import pages
+from openfeeder.dashboard import pages, people
 from openfeeder.domain.events import SCRIPT_ID
 from openfeeder.domain.representation import (
     AccountAttributes,
@@ -496,6 +496,50 @@ ROUTES: tuple[Endpoint, ...] = (
         SESSION,
         ("POST",),
     ),
+    # people: members and invitations, API tokens, the account (admins); one's own page
+    Endpoint("/app/{account_id}/settings/members", people.members_page, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/settings/members", people.invite, DASHBOARD, SESSION, ("POST",)),
+    Endpoint(
+        "/app/{account_id}/settings/members/{user_id}/role",
+        people.set_role,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/members/{user_id}/remove",
+        people.remove_member,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/invitations/{invitation_id}/revoke",
+        people.revoke_invitation,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint("/app/{account_id}/settings/tokens", people.tokens_page, DASHBOARD, SESSION),
+    Endpoint(
+        "/app/{account_id}/settings/tokens", people.create_token, DASHBOARD, SESSION, ("POST",)
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/tokens/{token_id}/disable",
+        people.disable_token,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint("/app/{account_id}/settings/account", people.account_page, DASHBOARD, SESSION),
+    Endpoint(
+        "/app/{account_id}/settings/account", people.save_account, DASHBOARD, SESSION, ("POST",)
+    ),
+    Endpoint("/app/me", people.me_page, DASHBOARD, SESSION),
+    Endpoint("/app/me/password", people.change_password, DASHBOARD, SESSION, ("POST",)),
+    Endpoint("/app/me/sessions/end", people.end_sessions, DASHBOARD, SESSION, ("POST",)),
+    Endpoint("/app/invite/{token}", people.invite_page, DASHBOARD, PUBLIC),
+    Endpoint("/app/invite/{token}", people.accept_invite, DASHBOARD, PUBLIC, ("POST",)),
     Endpoint("/app/{account_id}/leads/{lead_id}", pages.lead_page, DASHBOARD, SESSION),
     Endpoint(
         "/app/{account_id}/leads/{lead_id}/{action}",

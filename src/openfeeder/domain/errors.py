@@ -8,6 +8,7 @@ OpenfeederError
 ├── NotFound             404
 ├── MethodNotAllowed     405
 ├── Conflict             409
+├── Gone                 410  (a link that was good once: a used or expired invitation)
 ├── PayloadTooLarge      413
 └── RateLimited          429  (carries the exact body the seed documents)
 """
@@ -63,6 +64,11 @@ class MethodNotAllowed(OpenfeederError):
 class Conflict(OpenfeederError):
     status = 409
     title = "Conflict"
+
+
+class Gone(OpenfeederError):
+    status = 410
+    title = "Gone"
 
 
 class PayloadTooLarge(OpenfeederError):

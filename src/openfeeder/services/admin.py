@@ -49,7 +49,7 @@ def normalize_email(email: str) -> str:
     return cleaned
 
 
-def _name(value: str, what: str) -> str:
+def check_name(value: str, what: str) -> str:
     cleaned = value.strip()
     if not cleaned:
         raise BadRequest(f"The {what} name must not be empty.", parameter="name")
@@ -67,6 +67,12 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones()) - _NOT_ZONES
 
 
+@cache
+def timezones() -> tuple[str, ...]:
+    """Every time zone an account may carry, sorted (for a picker)."""
+    return tuple(sorted(_timezones()))
+
+
 def validate_timezone(timezone: str) -> str:
     # A set lookup rather than ZoneInfo(key), which fails four different ways on bad keys
     # (ValueError, KeyError, IsADirectoryError for "America", …).
@@ -81,7 +87,7 @@ def validate_timezone(timezone: str) -> str:
 def create_user(db: Database, email: str, name: str | None = None) -> User:
     """A new user; ``name`` defaults to the part of the email before the "@"."""
     address = normalize_email(email)
-    display = _name(name if name is not None else address.split("@", 1)[0], "user")
+    display = check_name(name if name is not None else address.split("@", 1)[0], "user")
     with db.write() as conn:
         if store.user_by_email(conn, address) is not None:
             raise Conflict(f"A user with email {address} already exists.", parameter="email")
@@ -112,7 +118,7 @@ def create_account(
     on_trial: bool = False,
 ) -> Account:
     """A new account with its own tracking script hash; add members with ``add_member``."""
-    display = _name(name, "account")
+    display = check_name(name, "account")
     if subscription not in SUBSCRIPTIONS:
         raise BadRequest(
             f"subscription must be one of: {', '.join(SUBSCRIPTIONS)}.", parameter="subscription"

@@ -21,6 +21,7 @@ from openfeeder.domain.ids import hash_token
 from openfeeder.domain.models import User, WebSession
 from openfeeder.ratelimit import Limit, RateLimiter
 from openfeeder.services.admin import normalize_email
+from openfeeder.store import members as member_store
 from openfeeder.store import web as store
 from openfeeder.store.db import Database
 
@@ -54,9 +55,14 @@ def check_password(password: str) -> str:
     return password
 
 
+def hash_password(password: str) -> str:
+    """The argon2id hash of a password that meets the length rules (else ``BadRequest``)."""
+    return _hasher.hash(check_password(password))
+
+
 def set_password(db: Database, email: str, password: str) -> User:
     """Sets a user's password and ends their sessions (a changed password signs everyone out)."""
-    hashed = _hasher.hash(check_password(password))
+    hashed = hash_password(password)
     with db.write() as conn:
         found = store.password_hash(conn, normalize_email(email))
         if found is None:
@@ -65,6 +71,20 @@ def set_password(db: Database, email: str, password: str) -> User:
         store.set_password_hash(conn, user.id, hashed)
         store.delete_sessions(conn, user_id=user.id)
     return user
+
+
+def change_password(db: Database, session: WebSession, current: str, new: str) -> None:
+    """The user's own change: the current password must be right (``BadRequest`` if not);
+    every other session of theirs ends, the one they change it from stays."""
+    hashed = hash_password(new)
+    user = session.user
+    with db.read() as conn:
+        stored = member_store.password_hash_of(conn, user.id)
+    if not _verify(stored, current[:MAX_PASSWORD]):
+        raise BadRequest("The current password is wrong.", parameter="current_password")
+    with db.write() as conn:
+        store.set_password_hash(conn, user.id, hashed)
+        member_store.end_sessions(conn, user.id, keep=session.id_hash)
 
 
 def _verify(hashed: str | None, password: str) -> bool:

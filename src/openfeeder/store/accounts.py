@@ -33,7 +33,13 @@ def user_by_email(conn: sa.Connection, email: str) -> User | None:
 
 
 def create_token(
-    conn: sa.Connection, user_id: int, token_hash: str, hint: str, *, clock: Clock = SYSTEM_CLOCK
+    conn: sa.Connection,
+    user_id: int,
+    token_hash: str,
+    hint: str,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    name: str | None = None,
 ) -> int:
     return int(
         conn.execute(
@@ -44,6 +50,7 @@ def create_token(
                 hint=hint,
                 disabled=False,
                 created_at=clock.now(),
+                name=name,
             )
             .returning(t.api_tokens.c.id)
         ).scalar_one()

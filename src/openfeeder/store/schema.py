@@ -56,6 +56,7 @@ api_tokens = sa.Table(
     sa.Column("hint", sa.String(8), nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("name", sa.String(100)),  # what its owner calls it ("CRM sync"); None: unnamed
 )
 
 accounts = sa.Table(
@@ -79,6 +80,26 @@ memberships = sa.Table(
     sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
     # admin: settings, members, tokens and traffic rules; member: leads and feeds.
     sa.Column("role", sa.String(10), nullable=False, server_default="admin"),
+    sa.CheckConstraint("role in ('admin', 'member')", name="role"),
+)
+
+# Invitations to an account by link: the link's token is shown once and only its SHA-256 is
+# kept. One is pending until accepted, revoked or expired (``expires_at``).
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column(
+        "account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.Column("inviter_id", sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("expires_at", Timestamp(), nullable=False),
+    sa.Column("accepted_at", Timestamp()),
+    sa.Column("revoked_at", Timestamp()),
     sa.CheckConstraint("role in ('admin', 'member')", name="role"),
 )
 
