@@ -610,12 +610,14 @@ _RULE_KINDS = (
     "ip_range",
     "country",
     "hostname",
+    "company",
 )  # services.traffic.KINDS (a test keeps them equal)
 
 
 @main.group()
 def rules() -> None:
-    """An account's traffic rules: own IP ranges, excluded countries and host names."""
+    """An account's traffic rules: own IP ranges, excluded countries and host names (their
+    visits are dropped), hidden companies (their leads are left out of lead lists)."""
 
 
 @rules.command("add")
@@ -624,7 +626,7 @@ def rules() -> None:
 @click.argument("value")
 @click.pass_context
 def rules_add(ctx: click.Context, account_id: int, kind: str, value: str) -> None:
-    """Add a rule (e.g. --kind ip_range 198.51.100.0/24); visits it matches are dropped."""
+    """Add a rule (e.g. --kind ip_range 198.51.100.0/24, --kind company acme.example)."""
     from openfeeder.services import traffic
 
     with _database(_settings(ctx)) as db:

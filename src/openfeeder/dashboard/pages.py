@@ -418,6 +418,7 @@ def lead_page(ctx: WebContext, account_id: str, lead_id: str) -> Response:
         account=account,
         lead=lead,
         work=lead_actions.work_on(ctx.services.db, account, ctx.user, lead),
+        admin=traffic.is_admin(ctx.services.db, account, ctx.user),
         visits=found.items,
         reasons=reasons,
         page=number,
@@ -441,6 +442,10 @@ def lead_action(ctx: WebContext, account_id: str, lead_id: str, action: str) -> 
             lead_actions.set_tags(db, lead, form.get("tags", ""))
         case "notes":
             lead_actions.add_note(db, ctx.services.clock, ctx.user, lead, form.get("body", ""))
+        case "hide":
+            traffic.hide_company(db, account, ctx.user, lead)
+        case "unhide":
+            traffic.unhide_company(db, account, ctx.user, lead)
         case _:
             raise NotFound("There is no such action.")
     return RedirectResponse(f"/app/{account.id}/leads/{lead.id}", status_code=303)

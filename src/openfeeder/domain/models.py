@@ -97,6 +97,7 @@ class Lead:
     last_visit_date: date | None
     visits: int  # in the interval for lists, lifetime for a single lead
     quality: int | None  # None where no interval applies
+    hidden: bool = False  # its company is hidden in this account: in no lead list or export
 
     @property
     def status(self) -> Literal["new", "handled"]:

@@ -1,5 +1,7 @@
 """An account's traffic rules, the chain's first step: its own office ranges, excluded
-countries and excluded host names drop a visit before anything tries to identify it."""
+countries and excluded host names drop a visit before anything tries to identify it. (Its
+``company`` rules drop nothing: they hide the company's leads from lead lists, and the
+store keeps them, see ``store/traffic.py``.)"""
 
 from __future__ import annotations
 

@@ -97,6 +97,7 @@ def interval_query(
         sa.literal(shifted(last, -q.RECENT_DAYS), sa.Date),
         sa.literal(shifted(last, -q.MONTH_DAYS), sa.Date),
     )
+    query = query.where(t.leads.c.hidden.is_(False))
     for clause in _criteria_clauses(criteria, stats, first, last):
         query = query.where(clause)
     return query, quality, stats.c.last_day
@@ -232,6 +233,15 @@ def _walk(criteria: list[FeedCriterion]) -> _Walk:
     return walk
 
 
+def _hidden_leads(account_id: sa.ColumnElement[int]) -> sa.Select[tuple[int]]:
+    """The account's hidden leads (few, by the ``(account_id, hidden)`` index). The walk
+    leaves them out with ``NOT IN`` this list, which both backends evaluate once per statement
+    (a hashed subplan, an ephemeral index), so the walk stays on its covering index rather
+    than joining ``leads`` for every row it reads."""
+    leads = t.leads.c
+    return sa.select(leads.pk).where(leads.account_id == account_id, leads.hidden.is_(True))
+
+
 class _Walk:
     """The day rows of an account's interval that match a feed, newest last visit first, and
     the page query for the leads found; every value is a bind parameter (``bound``)."""
@@ -250,6 +260,7 @@ class _Walk:
             s.c.last_visit_at >= sa.bindparam("walk_after", type_=t.Timestamp()),
             s.c.last_visit_at < sa.bindparam("walk_before", type_=t.Timestamp()),
             s.c.day.between(first, last),
+            s.c.lead_pk.not_in(_hidden_leads(account_id)),
         ]
         source: sa.FromClause = s
         clauses = _criteria_clauses(criteria, s, first, last)
@@ -380,6 +391,7 @@ def _lead_from_row(row: Mapping[Any, Any], *, interval: bool) -> Lead:
         last_visit_date=row["last_visit_date"],
         visits=row["interval_visits"] if interval else row["visits_total"],
         quality=row["quality"] if interval else None,
+        hidden=row["hidden"],
     )
 
 

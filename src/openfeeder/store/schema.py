@@ -178,7 +178,12 @@ leads = sa.Table(
     sa.Column("first_visit_date", sa.Date),
     sa.Column("last_visit_date", sa.Date),
     sa.Column("visits_total", sa.Integer, nullable=False, default=0),
+    # The lead's company is hidden by one of the account's "company" traffic rules: it is left
+    # out of every lead list and export (store/traffic.py keeps it in step with the rules).
+    sa.Column("hidden", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.UniqueConstraint("account_id", "id"),
+    # Lead lists leave out the account's hidden leads, found by this index (there are few).
+    sa.Index(None, "account_id", "hidden"),
 )
 
 lead_followers = sa.Table(
@@ -366,7 +371,8 @@ company_keys = sa.Table(
     sa.Column("company_id", sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
 )
 
-# An account's own traffic rules: kind is ip_range, country or hostname; matches are dropped.
+# An account's own traffic rules: kind is ip_range, country or hostname (matching visits are
+# dropped), or company (a company domain or id whose leads are hidden, their visits kept).
 traffic_rules = sa.Table(
     "traffic_rules",
     metadata,
@@ -375,7 +381,7 @@ traffic_rules = sa.Table(
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("value", sa.String(253), nullable=False),
     sa.UniqueConstraint("account_id", "kind", "value"),
-    sa.CheckConstraint("kind in ('ip_range', 'country', 'hostname')", name="kind"),
+    sa.CheckConstraint("kind in ('ip_range', 'country', 'hostname', 'company')", name="kind"),
 )
 
 # Answers of slow resolvers (reverse DNS, enrichment) by IP, with an expiry.

@@ -12,6 +12,7 @@ from openfeeder.domain.models import Page, Visit
 from openfeeder.store import schema as t
 from openfeeder.store.bulk import converted, write_rows
 from openfeeder.store.rows import location_from_row, prefixed
+from openfeeder.store.traffic import hide_new_leads
 
 _T = TypeVar("_T")
 
@@ -50,6 +51,8 @@ def save_visits(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
         keys=["account_id", "id"],
     )
     pks = _lead_pks(conn, list(lead_keys))
+    for chunk in _chunks(sorted(pks.values())):
+        hide_new_leads(conn, chunk)  # a hidden company's new leads are hidden too
     v = t.visits
     replaced: dict[str, Any] = {}
     for chunk in _chunks([row["id"] for row in rows]):
