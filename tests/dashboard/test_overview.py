@@ -45,7 +45,7 @@ def _chart(html: str) -> dict[str, list[object]]:
 def _top(html: str, section: str) -> list[tuple[str, int]]:
     """The rows (first cell as text, count) of a top list."""
     found = re.search(
-        rf'<section class="card top" aria-labelledby="{section}">(.*?)</section>', html, re.S
+        rf'<section class="card top-list" aria-labelledby="{section}">(.*?)</section>', html, re.S
     )
     assert found is not None, section
     rows = re.findall(

@@ -26,7 +26,7 @@
     axes: [axis, { ...axis, values: whole, size: 56 }],
     series: [
       { label: data.unit === "day" ? "Day" : `${data.unit[0].toUpperCase()}${data.unit.slice(1)} from` },
-      { label: "Visits", stroke: accent, fill: `${accent}22`, width: 2, points: { show: xs.length <= 45 } },
+      { label: "Visits", stroke: accent, fill: `${accent}22`, width: 2, points: { show: xs.length <= 45 && box.clientWidth >= 600 } },
       { label: "Pageviews", stroke: muted, width: 1.5, dash: [5, 4], points: { show: false } },
     ],
   };
