@@ -17,9 +17,8 @@ from openfeeder.services.visits import record_visits, route_step
 from openfeeder.store.companies import upsert_companies
 from openfeeder.store.db import Database
 from tests.dashboard.conftest import PASSWORD, give_password
-from tests.support.browser import launch_chromium
+from tests.support.browser import launch_chromium, serve_dashboard, watch
 from tests.support.factories import HELSINKI, Builder, Member
-from tests.support.servers import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("OPENFEEDER_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "dashboard"
@@ -81,35 +80,14 @@ def test_signing_in_working_leads_and_hostile_text_in_a_real_browser(
     builder.visits(account, normal, first=datetime.now(UTC).date() - timedelta(days=20), days=20)
     _hostile_lead(builder, account)
     give_password(db, member)
-    server = ServeProcess(
-        {
-            "OPENFEEDER_DATABASE_URL": database_url,
-            "OPENFEEDER_DATA_DIR": str(tmp_path / "data"),
-            "OPENFEEDER_REVERSE_DNS": "false",
-            "OPENFEEDER_RUN_JOBS_IN_PROCESS": "false",
-            "OPENFEEDER_PIPELINE_IN_PROCESS": "false",
-        },
-        tmp_path / "serve.log",
-    )
-    server.env["OPENFEEDER_PUBLIC_URL"] = server.url
-    server.start()
+    server = serve_dashboard(database_url, tmp_path)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    violations: list[str] = []
-    errors: list[str] = []
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             context = browser.new_context(viewport={"width": 1440, "height": 900})
             page = context.new_page()
-            page.on(
-                "console",
-                lambda m: (
-                    violations.append(m.text)
-                    if "Content-Security-Policy" in m.text or "Refused" in m.text
-                    else None
-                ),
-            )
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            violations, errors = watch(page)
 
             def shoot(name: str) -> None:
                 for size, (width, height) in SIZES.items():

@@ -20,18 +20,9 @@ from openfeeder.domain.models import Account, Company, Location, NewVisit, Page
 from openfeeder.services.visits import record_visits, route_step
 from openfeeder.store import leads as store
 from openfeeder.store import schema as t
-from tests.support.factories import BOSTON, HELSINKI, Builder
+from tests.support.factories import BOSTON, HELSINKI, STOCKHOLM, Builder
 
 FIRST, LAST = date(2026, 1, 1), date(2026, 1, 20)
-STOCKHOLM = Location(
-    ids.location_id("SE", "Stockholm", "Stockholm"),
-    "Sweden",
-    "SE",
-    "Stockholm",
-    None,
-    "Stockholm",
-    None,
-)
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

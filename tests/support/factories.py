@@ -30,6 +30,15 @@ BOSTON = Location(
     "Boston",
     "MA",
 )
+STOCKHOLM = Location(
+    ids.location_id("SE", "Stockholm", "Stockholm"),
+    "Sweden",
+    "SE",
+    "Stockholm",
+    None,
+    "Stockholm",
+    None,
+)
 
 
 @dataclass

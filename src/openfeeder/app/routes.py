@@ -15,7 +15,7 @@ from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
 from openfeeder.config import Settings
-from openfeeder.dashboard import pages, people
+from openfeeder.dashboard import overview, pages, people
 from openfeeder.domain.events import SCRIPT_ID
 from openfeeder.domain.representation import (
     AccountAttributes,
@@ -472,6 +472,7 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/app/login", pages.login, DASHBOARD, PUBLIC, ("POST",)),
     Endpoint("/app/logout", pages.logout, DASHBOARD, SESSION, ("POST",)),
     Endpoint("/app", pages.home, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/overview", overview.overview_page, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads.csv", pages.feed_csv, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/settings/tracking", pages.tracking_settings, DASHBOARD, SESSION),
