@@ -64,6 +64,7 @@ class Case:
     page: str
     api: Callable[[], list[Any]]  # the API's answers, in the order they are needed
     same: Callable[[str, list[Any]], None]  # raises when the page and the answers differ
+    repeat: int | None = None  # timed runs, when not --repeat
 
 
 @dataclass
@@ -102,8 +103,8 @@ def client_for(database_url: str, data_dir: Path) -> Any:
     return TestClient(create_app(settings, build_services(settings, clock=clock)))
 
 
-def member(db: Any, account: Any) -> str:
-    """A user with a password and an API token, member of the account; the token."""
+def member(db: Any, account: Any) -> tuple[str, Any]:
+    """A user with a password and an API token, member of the account; the token and user."""
     from openfeeder.domain import ids
     from openfeeder.services import signin
     from openfeeder.store import accounts
@@ -114,7 +115,65 @@ def member(db: Any, account: Any) -> str:
         accounts.create_token(conn, user.id, ids.hash_token(token), token[-4:])
         accounts.add_member(conn, user.id, account.id)
     signin.set_password(db, EMAIL, PASSWORD)
-    return token
+    return token, user
+
+
+# The lead pages measured: the newest lead with routes like real traffic's, and the next one
+# with every visit a visitor-made route at the pipeline's bounds (timed a few times only).
+LEAD_CASES = (("lead page", None), ("lead page, routes at the bounds", 3))
+
+
+def furnish(db: Any, account: Any, lead_id: str, *, at_bounds: bool) -> None:
+    """Gives a lead's visits what the bulk build leaves out: a route of ``page_depth`` pages
+    (``MAX_PAGES`` of ``MAX_URL``-long URLs and ``MAX_TEXT``-long titles ``at_bounds``), a
+    referrer, source and medium, device and match reason."""
+    import sqlalchemy as sa
+
+    from openfeeder.domain.events import MAX_TEXT, MAX_URL
+    from openfeeder.pipeline.model import MAX_PAGES
+    from openfeeder.services.visits import route_step, visit_route
+    from openfeeder.store import schema as t
+
+    sections = ("pricing", "blog/visitor-identification-for-b2b", "product/integrations", "demo")
+
+    def step(n: int) -> Any:
+        if at_bounds:
+            return route_step(
+                f"https://www.example.com/{n:03d}/".ljust(MAX_URL, "x"), "T" * MAX_TEXT, 30
+            )
+        section = sections[n % len(sections)]
+        return route_step(
+            f"https://www.example.com/{section}?utm_source=newsletter&page={n}",
+            f"{section.rpartition('/')[2].title()} · Example Oy",
+            20 + 17 * n,
+        )
+
+    with db.write() as conn:
+        pk = conn.execute(
+            sa.select(t.leads.c.pk).where(
+                t.leads.c.account_id == account.id, t.leads.c.id == lead_id
+            )
+        ).scalar_one()
+        visits = conn.execute(
+            sa.select(t.visits.c.id, t.visits.c.page_depth).where(t.visits.c.lead_pk == pk)
+        ).all()
+        for visit_id, depth in visits:
+            pages = MAX_PAGES if at_bounds else depth
+            steps = [step(n) for n in range(pages)]
+            conn.execute(
+                t.visits.update()
+                .where(t.visits.c.id == visit_id)
+                .values(
+                    visit_route=visit_route(steps),
+                    page_depth=pages,
+                    referring_url="https://www.google.com/",
+                    source="google",
+                    medium="organic",
+                    device_type="desktop",
+                    match_source="ip",
+                    match_reason="The visit came from the company's own network.",
+                )
+            )
 
 
 def sign_in(client: Any) -> None:
@@ -133,7 +192,12 @@ def company_ids(lead_ids: list[str]) -> list[str]:
 
 
 def cases(
-    client: Any, account: Any, token: str, feed_id: str, args: argparse.Namespace
+    client: Any,
+    account: Any,
+    token: str,
+    feed_id: str,
+    lead_ids: list[str],
+    args: argparse.Namespace,
 ) -> list[Case]:
     from openfeeder.dashboard.pages import PAGE_SIZE, VISITS_PAGE_SIZE
 
@@ -176,33 +240,33 @@ def cases(
                 )
             )
 
-    first_page = client.get(feed_page("all_leads", 1)).text
-    lead_id = lead_link.findall(first_page)[0]
+    def lead_and_visits(lead_id: str) -> Callable[[], list[Any]]:
+        def calls() -> list[Any]:
+            lead = client.get(f"{base}/leads/{lead_id}", headers=headers)
+            assert lead.status_code == 200, lead.text[:200]
+            attributes = lead.json()["data"]["attributes"]
+            query = {
+                "start_date": attributes["first_visit_date"],
+                "end_date": attributes["last_visit_date"],
+                "page[size]": str(VISITS_PAGE_SIZE),
+            }
+            visits = client.get(f"{base}/leads/{lead_id}/visits", params=query, headers=headers)
+            return [lead, visits]
 
-    def lead_and_visits() -> list[Any]:
-        lead = client.get(f"{base}/leads/{lead_id}", headers=headers)
-        assert lead.status_code == 200, lead.text[:200]
-        attributes = lead.json()["data"]["attributes"]
-        query = {
-            "start_date": attributes["first_visit_date"],
-            "end_date": attributes["last_visit_date"],
-            "page[size]": str(VISITS_PAGE_SIZE),
-        }
-        return [lead, client.get(f"{base}/leads/{lead_id}/visits", params=query, headers=headers)]
+        return calls
 
     def same_visits(html: str, answers: list[Any]) -> None:
         lead, listed = (answer.json() for answer in answers)
-        assert lead["data"]["id"] == lead_id
-        assert lead["data"]["attributes"]["name"] in html
+        assert f"/app/{account.id}/leads/{lead['data']['id']}/follow" in html
         # The API gives the minute (Leadfeeder's format), the page the second.
         shown = [datetime.fromisoformat(at).replace(second=0) for at in _TIME.findall(html)]
         started = [datetime.fromisoformat(v["attributes"]["started_at"]) for v in listed["data"]]
         assert shown == started, f"the page shows visits {shown[:3]}…, the API {started[:3]}…"
         assert shown, "no visits on the lead page"
 
-    found.append(
-        Case("lead page", f"/app/{account.id}/leads/{lead_id}", lead_and_visits, same_visits)
-    )
+    for (label, repeat), lead_id in zip(LEAD_CASES, lead_ids, strict=True):
+        path = f"/app/{account.id}/leads/{lead_id}"
+        found.append(Case(label, path, lead_and_visits(lead_id), same_visits, repeat))
     overview = f"/app/{account.id}/overview?range=30d"
     if client.get(overview, follow_redirects=False).status_code == 200:
         found.append(Case("overview", overview, api_list(f"{base}/leads", 1), lambda _h, _a: None))
@@ -239,7 +303,7 @@ def timed(client: Any, case: Case, repeat: int) -> Timed:
     assert all(a.status_code == 200 for a in answers), [a.status_code for a in answers]
     case.same(page.text, answers)
     ms: dict[str, list[float]] = {"page": [], "api": []}
-    for n in range(repeat):
+    for n in range(case.repeat or repeat):
         # Alternate which side goes first, so neither always follows the other's cache misses.
         order = ("page", "api") if n % 2 == 0 else ("api", "page")
         for side in order:
@@ -260,19 +324,32 @@ def timed(client: Any, case: Case, repeat: int) -> Timed:
 
 
 def run(backend: str, database_url: str, args: argparse.Namespace, data_dir: Path) -> None:
-    from openfeeder.services import feeds
+    from openfeeder.services import feeds, leads
 
     print(f"{backend}: building {args.leads:,} leads / {args.visits:,} visits …")
     db, account = build(database_url, args)
     try:
-        token = member(db, account)
+        token, user = member(db, account)
         criteria = [{"criterion_type": "country_code", "search_value": "FI", "excluded": False}]
         feed = feeds.create_feed(db, account, "Finland", criteria)
+        last = FIRST + timedelta(days=args.days - 1)
+        newest = leads.list_leads(
+            db,
+            account,
+            feeds.get_feed(db, account, user, "all_leads"),
+            FIRST,
+            last,
+            1,
+            len(LEAD_CASES),
+        )
+        lead_ids = [lead.id for lead in newest.items]
+        for n, lead_id in enumerate(lead_ids):
+            furnish(db, account, lead_id, at_bounds=n > 0)
     finally:
         db.dispose()
     with client_for(database_url, data_dir) as client:
         sign_in(client)
-        found = cases(client, account, token, feed.id, args)
+        found = cases(client, account, token, feed.id, lead_ids, args)
         statics = check_static(client, "".join(client.get(case.page).text for case in found))
         results = [timed(client, case, args.repeat) for case in found]
     print(f"\n{backend}: {args.leads:,} leads, {args.visits:,} visits; {args.repeat} runs per side")
