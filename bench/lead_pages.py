@@ -308,37 +308,55 @@ def run(backend: str, database_url: str, args: argparse.Namespace) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def store_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the store ``build`` makes and of the backends it is made on."""
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--visits", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30, help="the interval, all visits in it")
-    parser.add_argument("--page-size", type=int, default=100)
-    parser.add_argument("--deep-page", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=101, help="timed runs of the walk")
-    parser.add_argument("--baseline-repeat", type=int, default=7, help="timed baseline runs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--hidden", type=int, default=0, help="companies hidden (company rules) before timing"
     )
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="also measure on PostgreSQL")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+
+
+def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
     args = parser.parse_args()
     if args.visits < args.leads:
         parser.error("--visits must be at least --leads (every lead has a visit)")
+    return args
 
+
+def on_each_backend(
+    args: argparse.Namespace, scratch: str, run: Callable[[str, str, Path], None]
+) -> None:
+    """``run(backend, database_url, scratch_dir)`` on a fresh SQLite file and, with
+    ``--postgres``, on a scratch PostgreSQL database named ``scratch``."""
     from export_memory import postgres_database  # the scratch database of the sibling bench
 
     with tempfile.TemporaryDirectory(prefix="openfeeder-bench-") as tmp:
         if not args.no_sqlite:
-            run("sqlite", f"sqlite:///{Path(tmp) / 'leads.db'}", args)
+            run("sqlite", f"sqlite:///{Path(tmp) / 'leads.db'}", Path(tmp) / "sqlite")
         if args.postgres:
-            scratch = "openfeeder_bench_lead_pages"
             url = postgres_database(args.postgres, scratch, create=True)
             try:
-                run("postgresql", url, args)
+                run("postgresql", url, Path(tmp) / "postgresql")
             finally:
                 postgres_database(args.postgres, scratch, create=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    store_options(parser)
+    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--deep-page", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=101, help="timed runs of the walk")
+    parser.add_argument("--baseline-repeat", type=int, default=7, help="timed baseline runs")
+    args = parse(parser)
+    on_each_backend(
+        args, "openfeeder_bench_lead_pages", lambda backend, url, _dir: run(backend, url, args)
+    )
 
 
 if __name__ == "__main__":
