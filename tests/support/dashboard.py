@@ -25,6 +25,22 @@ AXE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")
 
 
+def payload_parts(field: str) -> tuple[str, ...]:
+    """Pieces of hostile markup for ``field``, each short enough for a tag, each of which
+    would set ``window.__xss`` to the field's name or open a dialog if a page ran it."""
+    return (
+        f"<script>window.__xss='{field}'</script>",
+        f"<svg/onload=window.__xss='{field}'>",
+        f"<img/src/onerror=alert('{field}')>\"'>",
+    )
+
+
+def payload(field: str) -> str:
+    """All of ``field``'s hostile pieces in one text; no blanks of its own, so it fits in a
+    URL as it is."""
+    return "".join(payload_parts(field))
+
+
 @contextmanager
 def dashboard_server(database_url: str, tmp_path: Path, **env: str) -> Iterator[ServeProcess]:
     """``openfeeder serve`` on the test's store, its public URL its own, no pipeline or jobs
