@@ -1,8 +1,11 @@
-"""Dashboard fixtures: a browser-like client (cookies kept) and signing in through the form."""
+"""Dashboard fixtures: a browser-like client (cookies kept), signing in through the form, and
+one real Chromium per test module for the browser tests."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -10,6 +13,7 @@ from starlette.testclient import TestClient
 
 from openfeeder.services import signin
 from openfeeder.store.db import Database
+from tests.support.browser import launch_chromium
 from tests.support.clients import MakeClient
 from tests.support.factories import Member
 
@@ -59,3 +63,15 @@ def signed_in(make_client: MakeClient, db: Database, member: Member) -> TestClie
     client = make_client()
     assert sign_in(client, member.user.email).status_code == 303
     return client
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, started once for a module's browser tests; each test opens its own
+    context (cookies and storage of its own) in it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()

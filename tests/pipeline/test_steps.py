@@ -119,6 +119,17 @@ def test_only_campaign_parameters_and_click_ids_are_explicit_campaigns() -> None
     assert attribute(PAGE, "https://www.linkedin.com/").campaign_key is None
 
 
+def test_campaign_values_longer_than_their_columns_are_cut_to_fit() -> None:
+    query = "&".join(f"utm_{name}={name[0] * 1000}" for name in ("source", "medium", "campaign"))
+    found = attribute(f"{PAGE}?{query}&utm_term={'t' * 1000}", "https://www.google.com/?q=q")
+    assert (found.source, found.medium, found.campaign, found.keyword) == (
+        "s" * 200,
+        "m" * 100,
+        "c" * 300,
+        "t" * 500,
+    )
+
+
 def test_odd_referrers_do_not_break_attribution() -> None:
     assert attribute(PAGE, "http://[::1").medium == "referral"
     assert attribute(PAGE, "about:blank").medium == "referral"

@@ -9,6 +9,7 @@ networks, mobile apps). A referrer on the site's own registrable domain is no so
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit
@@ -22,6 +23,15 @@ from openfeeder.pipeline.steps.base import Step
 
 SEARCH, SOCIAL, EMAIL, AI, REFERRAL = "organic", "social", "email", "ai", "referral"
 NOT_SET = "(not set)"
+# The widths of the visit's columns (store/schema.py): the visitor writes these values, so
+# a longer one is cut to fit rather than failing the visit's insert.
+WIDTHS: Mapping[str, int] = {
+    "source": 200,
+    "medium": 100,
+    "campaign": 300,
+    "keyword": 500,
+    "query_term": 500,
+}
 
 # Ad and email click ids → (source, medium); UTM parameters, when present, win.
 CLICK_IDS: Mapping[str, tuple[str, str]] = {
@@ -108,7 +118,17 @@ class AttributionStep(Step):
 @functools.lru_cache(maxsize=4096)
 def attribute(page_url: str, referrer: str) -> Attribution:
     """Where the visitor on ``page_url`` came from (remembered for the last few thousand
-    page and referrer pairs: most hits repeat one)."""
+    page and referrer pairs: most hits repeat one), each value cut to its column's width."""
+    found = _attribute(page_url, referrer)
+    long = {
+        name: value[:width]
+        for name, width in WIDTHS.items()
+        if (value := getattr(found, name)) is not None and len(value) > width
+    }
+    return dataclasses.replace(found, **long) if long else found
+
+
+def _attribute(page_url: str, referrer: str) -> Attribution:
     params = {key.lower(): value for key, value in parse_qsl(urlsplit(page_url).query) if value}
     external = bool(referrer) and not same_site(urlsplit(page_url).hostname or "", referrer)
     by_referrer = classify_referrer(referrer) if external else None
