@@ -25,6 +25,7 @@ from openfeeder.ratelimit import (
     api_limit,
     export_limit,
 )
+from openfeeder.services.alerts import Deliverer
 from openfeeder.services.container import Services
 from openfeeder.services.exports import make_export_files
 from openfeeder.store.db import Database
@@ -44,6 +45,7 @@ def build_services(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Servic
         export_files=files,
         ingest=make_ingestor(settings, db),
         clock=clock,
+        alerts=Deliverer(settings, db, clock=clock),
     )
     if settings.pipeline_in_process:
         services.pipeline = make_pipeline(
@@ -74,6 +76,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Applicat
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if settings.run_jobs_in_process:
             services.queue.start_in_process()
+            if services.alerts is not None:
+                services.alerts.start_in_process()
         if services.ingest is not None:
             services.ingest.start()
         if services.pipeline is not None and settings.pipeline_in_process:
@@ -86,6 +90,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Applicat
             if services.ingest is not None:
                 services.ingest.stop()  # flushes pending hits before the store closes
             services.queue.stop()
+            if services.alerts is not None:
+                services.alerts.stop()
             services.close_identifier()
             services.db.dispose()
 
