@@ -126,11 +126,13 @@ def slack_message(event: dict[str, Any]) -> dict[str, Any]:
     """A Block Kit message: header, company (linked to its lead page) with its logo,
     location and source, the pages seen, and a button to the lead page."""
     s = summarise(event)
-    name = slack_escape(s.company)
-    linked = f"*<{s.url}|{name}>*" if s.url else f"*{name}*"
-    lines = [linked, slack_escape(s.location)]
+    # Each part is cut before it is escaped (escaping at most quintuples it), so the whole
+    # stays within a section's 3000 characters and a link is never cut in half.
+    name = slack_escape(_cut(s.company, 200))
+    linked = f"*<{s.url}|{name}>*" if s.url and len(s.url) <= 1000 else f"*{name}*"
+    lines = [linked, slack_escape(_cut(s.location, 200))]
     if s.industry:
-        lines.append(slack_escape(s.industry))
+        lines.append(slack_escape(_cut(s.industry, 100)))
     company: dict[str, Any] = {
         "type": "section",
         "text": {"type": "mrkdwn", "text": _cut("\n".join(lines), SLACK_TEXT)},
