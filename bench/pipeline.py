@@ -29,6 +29,13 @@ gives the ceiling's "hits/s equivalent" (hits ÷ seconds). Ratio = pipeline hits
 
     .venv/bin/python bench/pipeline.py                    # SQLite and PostgreSQL
     .venv/bin/python bench/pipeline.py --backends sqlite --hits 5000 --profile /tmp/p.prof
+    .venv/bin/python bench/pipeline.py --rules 50       # also with 50 alert rules, side by side
+
+``--rules N`` runs the pipeline a second time each round, on another copy of the same store
+with N enabled alert rules on the account (a mix of the four triggers on all_leads and
+recommended_leads, each to one webhook endpoint, cooldown a day): the events and deliveries
+they make are written in the batches' transactions. Its hits/s is reported beside the
+pipeline's without rules, with their ratio (BENCHMARKS.md: rules may cost at most a quarter).
 """
 
 from __future__ import annotations
@@ -79,6 +86,7 @@ class Round:
     pipeline: Phase
     ceiling: Phase
     before: Phase | None  # the pipeline of ``--before`` code on the same hits, if asked
+    rules: Phase | None = None  # the pipeline on a copy with ``--rules`` alert rules
 
 
 @dataclass
@@ -456,6 +464,7 @@ def run_backend(backend: str, tmp: Path, args: argparse.Namespace) -> Result:
                 phase, done, batches = run_pipeline(url, args, ROOT / "src")
             if done != count:
                 raise SystemExit(f"{backend}: the pipeline processed {done} of {count} hits")
+            with_rules = run_with_rules(stores, args, backend, count) if args.rules else None
             ran = Database(url)
             stream = produced(ran.engine, before)
             ran.dispose()
@@ -468,13 +477,67 @@ def run_backend(backend: str, tmp: Path, args: argparse.Namespace) -> Result:
             cpu = time.process_time() - cpu + server_cpu(target_url, server)
             target.dispose()
             stores.drop("raw")
-            rounds.append(Round(phase, Phase(seconds, cpu), old))
+            rounds.append(Round(phase, Phase(seconds, cpu), old, with_rules))
             rows = {table: len(rows) for table, _, rows in stream} | {"batches": batches}
             print(f"{backend} round {number + 1}: {rounds[-1]}", file=sys.stderr)
     finally:
-        for name in ("source", "empty", "run", "raw", "before"):
+        for name in ("source", "empty", "run", "raw", "before", "rules"):
             stores.drop(name)
     return Result(backend, count, rounds, rows)
+
+
+def run_with_rules(stores: Any, args: argparse.Namespace, backend: str, count: int) -> Phase:
+    """The pipeline on a copy of the source store with ``--rules`` alert rules added."""
+    ruled = stores.clone("source", "rules")
+    add_rules(ruled, args.rules)
+    phase, done, _ = run_pipeline(ruled, args, ROOT / "src")
+    events = count_rows(ruled, "alert_events")
+    stores.drop("rules")
+    if done != count:
+        raise SystemExit(f"{backend}: with rules, {done} of {count} hits")
+    print(f"{backend}: {args.rules} rules made {events} events", file=sys.stderr)
+    return phase
+
+
+def add_rules(url: str, count: int) -> None:
+    """``count`` enabled alert rules on the bench's account, each to a webhook endpoint."""
+    from openfeeder.services import admin, alerts
+    from openfeeder.store.db import Database
+
+    db = Database(url)
+    now = datetime.now(UTC)
+    account = admin.get_account(db, 1)
+    endpoint = alerts.create_endpoint(db, account, "webhook", "https://hooks.example/in", now)
+    kinds: list[tuple[str, dict[str, Any]]] = [
+        ("new_company", {}),
+        ("returning", {"days": 1}),
+        ("page_visit", {"pattern": "*/pricing*"}),
+        ("quality", {"quality": 3}),
+    ]
+    for number in range(count):
+        trigger, params = kinds[number % len(kinds)]
+        alerts.create_rule(
+            db,
+            account,
+            now,
+            feed_id=("all_leads", "recommended_leads")[number // len(kinds) % 2],
+            trigger=trigger,
+            params=params,
+            endpoint_ids=[endpoint.endpoint.id],
+        )
+    db.dispose()
+
+
+def count_rows(url: str, table: str) -> int:
+    import sqlalchemy as sa
+
+    from openfeeder.store.db import Database
+
+    db = Database(url)
+    with db.read() as conn:
+        found = int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+    db.dispose()
+    return found
 
 
 def profiled(url: str, args: argparse.Namespace, out: str) -> tuple[Phase, int, int]:
@@ -518,6 +581,18 @@ def report(results: list[Result]) -> None:
             f"| {r.backend} | {r.hits} | {len(r.rounds)} | {r.rate('pipeline'):,.0f} "
             f"| {r.rate('ceiling'):,.0f} | {r.ratio():.2f} | {r.ratio(cpu=True):.2f} | {before} |"
         )
+    if results and results[0].rounds[0].rules is not None:
+        print()
+        print("| backend | hits | pipeline hits/s, no rules | with alert rules, hits/s | ratio |")
+        print("|---|---|---|---|---|")
+        for r in results:
+            ratio = statistics.median(
+                x.pipeline.seconds / x.rules.seconds for x in r.rounds if x.rules
+            )
+            print(
+                f"| {r.backend} | {r.hits} | {r.rate('pipeline'):,.0f} | {r.rate('rules'):,.0f} "
+                f"| {ratio:.2f} |"
+            )
     print()
     for r in results:
         print(f"{r.backend} rows written: {json.dumps(r.rows)}")
@@ -535,6 +610,7 @@ def main() -> None:
         "--before", type=Path, help="a src directory of other code to run on the same hits"
     )
     parser.add_argument("--profile", help="write cProfile stats of the pipeline to FILE.<backend>")
+    parser.add_argument("--rules", type=int, default=0, help="also run with N alert rules")
     parser.add_argument("--pipeline-only", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.pipeline_only:

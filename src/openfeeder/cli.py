@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -662,6 +662,341 @@ def rules_remove(ctx: click.Context, account_id: int, rule_id: int) -> None:
     with _database(_settings(ctx)) as db:
         traffic.delete_rule(db, admin.get_account(db, account_id), rule_id)
     click.echo(f"Removed rule {rule_id} from account {account_id}.")
+
+
+# ── alerts ──
+
+_TRIGGERS = ("new_company", "returning", "page_visit", "quality")  # domain.alerts.Trigger
+_CHANNELS = ("webhook", "slack", "teams", "email")  # domain.alerts.ChannelKind
+
+
+def _when_or_dash(moment: datetime | None) -> str:
+    return _when(moment) if moment is not None else "-"
+
+
+@main.group()
+def alerts() -> None:
+    """Alert rules, the endpoints their events go to, and the delivery log."""
+
+
+@alerts.group("endpoints")
+def alert_endpoints() -> None:
+    """Where alert events go: webhooks, Slack, Teams."""
+
+
+def _endpoint_json(endpoint: Any) -> dict[str, Any]:
+    return {
+        "id": endpoint.id,
+        "kind": endpoint.kind.value,
+        "name": endpoint.name,
+        "url": endpoint.url,
+        "enabled": endpoint.enabled,
+        "failing_since": endpoint.failing_since and endpoint.failing_since.isoformat(),
+        "disabled_reason": endpoint.disabled_reason,
+    }
+
+
+@alert_endpoints.command("add")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.option(
+    "--kind",
+    type=click.Choice(_CHANNELS),
+    default="webhook",
+    show_default=True,
+    help="Channel kind.",
+)
+@click.option("--name", default="", help="A name to tell it by (the URL by default).")
+@click.option(
+    "--template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A Mustache file rendering a webhook's body from the event.",
+)
+@click.argument("url")
+@json_option
+@click.pass_context
+def alert_endpoints_add(
+    ctx: click.Context,
+    account_id: int,
+    kind: str,
+    name: str,
+    template: Path | None,
+    url: str,
+    as_json: bool,
+) -> None:
+    """Add an endpoint; a webhook's signing secret is printed this once."""
+    from openfeeder.services import alerts as service
+
+    body = template.read_text(encoding="utf-8") if template else None
+    with _database(_settings(ctx)) as db:
+        made = service.create_endpoint(
+            db, admin.get_account(db, account_id), kind, url, _now(), name=name, template=body
+        )
+    if as_json:
+        _echo_json(_endpoint_json(made.endpoint) | {"secret": made.secret})
+        return
+    click.echo(f"Added {kind} endpoint {made.endpoint.id} to account {account_id}.")
+    if made.secret:
+        click.echo(f"Signing secret (shown once): {made.secret}")
+
+
+@alert_endpoints.command("list")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@json_option
+@click.pass_context
+def alert_endpoints_list(ctx: click.Context, account_id: int, as_json: bool) -> None:
+    """List an account's endpoints."""
+    from openfeeder.services import alerts as service
+
+    with _database(_settings(ctx)) as db:
+        found = service.list_endpoints(db, admin.get_account(db, account_id))
+    if as_json:
+        _echo_json([_endpoint_json(e) for e in found])
+        return
+    for e in found:
+        state = "enabled" if e.enabled else f"disabled ({e.disabled_reason or 'by hand'})"
+        click.echo(f"{e.id:>6}  {e.kind.value:<8} {e.name}  {e.url}  {state}")
+
+
+@alert_endpoints.command("remove")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.argument("endpoint_id", metavar="ID", type=int)
+@click.pass_context
+def alert_endpoints_remove(ctx: click.Context, account_id: int, endpoint_id: int) -> None:
+    """Remove an endpoint and its deliveries."""
+    from openfeeder.services import alerts as service
+
+    with _database(_settings(ctx)) as db:
+        service.delete_endpoint(db, admin.get_account(db, account_id), endpoint_id)
+    click.echo(f"Removed endpoint {endpoint_id} from account {account_id}.")
+
+
+@alert_endpoints.command("enable")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.option("--off", is_flag=True, help="Disable it instead.")
+@click.argument("endpoint_id", metavar="ID", type=int)
+@click.pass_context
+def alert_endpoints_enable(
+    ctx: click.Context, account_id: int, off: bool, endpoint_id: int
+) -> None:
+    """Enable an endpoint again (its failure streak forgotten), or disable it with --off."""
+    from openfeeder.services import alerts as service
+
+    with _database(_settings(ctx)) as db:
+        service.set_endpoint_enabled(db, admin.get_account(db, account_id), endpoint_id, not off)
+    click.echo(f"Endpoint {endpoint_id} {'disabled' if off else 'enabled'}.")
+
+
+@alert_endpoints.command("rotate-secret")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.argument("endpoint_id", metavar="ID", type=int)
+@click.pass_context
+def alert_endpoints_rotate(ctx: click.Context, account_id: int, endpoint_id: int) -> None:
+    """A new signing secret (printed once); the previous one stays valid beside it."""
+    from openfeeder.services import alerts as service
+
+    with _database(_settings(ctx)) as db:
+        secret = service.rotate_secret(db, admin.get_account(db, account_id), endpoint_id)
+    click.echo(f"New signing secret (shown once): {secret}")
+
+
+@alert_endpoints.command("test")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.argument("endpoint_id", metavar="ID", type=int)
+@click.pass_context
+def alert_endpoints_test(ctx: click.Context, account_id: int, endpoint_id: int) -> None:
+    """Queue a test event to an endpoint (the delivery loop sends it)."""
+    from openfeeder.services import alerts as service
+
+    settings = _settings(ctx)
+    with _database(settings) as db:
+        delivery = service.send_test_event(
+            db, admin.get_account(db, account_id), endpoint_id, _now(), _public_url(settings)
+        )
+    click.echo(f"Test event {delivery.event_id} queued as delivery {delivery.id}.")
+
+
+@alerts.group("rules")
+def alert_rules() -> None:
+    """What makes alert events: a trigger on a feed."""
+
+
+@alert_rules.command("add")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.option("--feed", "feed_id", default="all_leads", show_default=True, help="Feed id.")
+@click.option("--trigger", type=click.Choice(_TRIGGERS), required=True, help="What fires it.")
+@click.option("--days", type=int, help="returning: days away at least.")
+@click.option("--pattern", help="page_visit: a page URL or path glob (* and ?).")
+@click.option("--quality", type=int, help="quality: the quality to reach (1-10).")
+@click.option(
+    "--cooldown",
+    type=int,
+    default=86400,
+    show_default=True,
+    help="Seconds before the rule fires again for the same company.",
+)
+@click.option(
+    "--endpoint",
+    "endpoint_ids",
+    type=int,
+    multiple=True,
+    required=True,
+    help="Endpoint id to send to (repeatable).",
+)
+@click.option("--user", "user_email", help="Whose followed_companies feed (its email).")
+@click.option("--name", default="", help="A name to tell it by.")
+@json_option
+@click.pass_context
+def alert_rules_add(
+    ctx: click.Context,
+    account_id: int,
+    feed_id: str,
+    trigger: str,
+    days: int | None,
+    pattern: str | None,
+    quality: int | None,
+    cooldown: int,
+    endpoint_ids: tuple[int, ...],
+    user_email: str | None,
+    name: str,
+    as_json: bool,
+) -> None:
+    """Add a rule."""
+    from openfeeder.services import alerts as service
+
+    params = {
+        k: v
+        for k, v in {"days": days, "pattern": pattern, "quality": quality}.items()
+        if v is not None
+    }
+    with _database(_settings(ctx)) as db:
+        user = admin.get_user(db, user_email) if user_email else None
+        rule = service.create_rule(
+            db,
+            admin.get_account(db, account_id),
+            _now(),
+            feed_id=feed_id,
+            trigger=trigger,
+            params=params,
+            endpoint_ids=list(endpoint_ids),
+            name=name,
+            cooldown_seconds=cooldown,
+            user_id=user.id if user else None,
+        )
+    if as_json:
+        _echo_json(_rule_json(rule))
+        return
+    click.echo(f"Added rule {rule.id} ({rule.name}) to account {account_id}.")
+
+
+def _rule_json(rule: Any) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "feed_id": rule.feed_id,
+        "trigger": rule.trigger.value,
+        "params": rule.params,
+        "cooldown_seconds": rule.cooldown_seconds,
+        "enabled": rule.enabled,
+        "endpoint_ids": list(rule.endpoint_ids),
+    }
+
+
+@alert_rules.command("list")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@json_option
+@click.pass_context
+def alert_rules_list(ctx: click.Context, account_id: int, as_json: bool) -> None:
+    """List an account's rules."""
+    from openfeeder.services import alerts as service
+
+    with _database(_settings(ctx)) as db:
+        found = service.list_rules(db, admin.get_account(db, account_id))
+    if as_json:
+        _echo_json([_rule_json(r) for r in found])
+        return
+    for r in found:
+        targets = ",".join(map(str, r.endpoint_ids))
+        state = "" if r.enabled else "  (disabled)"
+        click.echo(f"{r.id:>6}  {r.trigger.value:<11} {r.feed_id}  → {targets}  {r.name}{state}")
+
+
+@alert_rules.command("remove")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.argument("rule_id", metavar="ID", type=int)
+@click.pass_context
+def alert_rules_remove(ctx: click.Context, account_id: int, rule_id: int) -> None:
+    """Remove a rule (its events and their deliveries go with it)."""
+    from openfeeder.services import alerts as service
+
+    with _database(_settings(ctx)) as db:
+        service.delete_rule(db, admin.get_account(db, account_id), rule_id)
+    click.echo(f"Removed alert rule {rule_id} from account {account_id}.")
+
+
+@alerts.group("deliveries")
+def alert_deliveries() -> None:
+    """The delivery log, and replays."""
+
+
+@alert_deliveries.command("list")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.option("--endpoint", "endpoint_id", type=int, help="Only this endpoint's.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=50,
+    show_default=True,
+    help="How many, newest first.",
+)
+@json_option
+@click.pass_context
+def alert_deliveries_list(
+    ctx: click.Context, account_id: int, endpoint_id: int | None, limit: int, as_json: bool
+) -> None:
+    """List deliveries, newest first."""
+    from openfeeder.services import alerts as service
+
+    with _database(_settings(ctx)) as db:
+        found = service.list_deliveries(db, admin.get_account(db, account_id), endpoint_id, limit)
+    if as_json:
+        _echo_json(
+            [
+                {
+                    "id": d.id,
+                    "event_id": d.event_id,
+                    "type": d.event_type,
+                    "endpoint_id": d.endpoint_id,
+                    "status": d.status,
+                    "attempts": d.attempts,
+                    "last_error": d.last_error,
+                    "next_attempt_at": d.next_attempt_at and d.next_attempt_at.isoformat(),
+                }
+                for d in found
+            ]
+        )
+        return
+    for d in found:
+        click.echo(
+            f"{d.id:>6}  {d.status:<9} {d.attempts} tries  endpoint {d.endpoint_id}  {d.event_type}"
+            f"  next {_when_or_dash(d.next_attempt_at)}  {d.last_error or ''}".rstrip()
+        )
+
+
+@alert_deliveries.command("replay")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.argument("delivery_id", metavar="ID", type=int)
+@click.pass_context
+def alert_deliveries_replay(ctx: click.Context, account_id: int, delivery_id: int) -> None:
+    """Send a delivery again now, as the same event (same webhook-id)."""
+    from openfeeder.services import alerts as service
+
+    with _database(_settings(ctx)) as db:
+        service.replay_delivery(db, admin.get_account(db, account_id), delivery_id, _now())
+    click.echo(f"Delivery {delivery_id} queued again.")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 # ── IP databases ──

@@ -177,6 +177,26 @@ class Settings(BaseSettings):
     websites_per_batch: int = Field(
         default=8, ge=1, description="Company websites fetched at most per pipeline batch."
     )
+    alerts_allow_loopback: bool = Field(
+        default=False,
+        description="Let alert deliveries go to loopback addresses (tests only; private, "
+        "link-local and other non-public addresses are refused always).",
+    )
+    alerts_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds one alert delivery may take to connect and answer."
+    )
+    alerts_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a claimed alert delivery is a worker's; one left by a killed worker "
+        "is sent again after it.",
+    )
+    alerts_disable_after_days: float = Field(
+        default=5.0,
+        gt=0,
+        description="Days of nothing but failed deliveries after which an alert endpoint is "
+        "disabled.",
+    )
     # --- network types from public sources (`openfeeder networks update`) ---
     networks_bgptools_asns_url: str | None = Field(
         default="https://bgp.tools/asns.csv",

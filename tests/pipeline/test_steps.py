@@ -32,6 +32,7 @@ def test_the_steps_run_in_the_documented_order() -> None:
         "identification",
         "location",
         "recording",
+        "alerting",
     ]
 
 

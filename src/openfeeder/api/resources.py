@@ -19,6 +19,7 @@ from openfeeder.domain.representation import (
     WebsiteTrackingScriptAttributes,
 )
 from openfeeder.domain.resource import Resource, field_names
+from openfeeder.services import documents
 from openfeeder.services.accounts import AccountView, script_html
 
 TYPES: dict[str, tuple[str, ...]] = {
@@ -51,17 +52,15 @@ def feed(item: Feed, fields: Fieldsets = ALL_FIELDS) -> dict[str, Any]:
 
 
 def location(item: Location, fields: Fieldsets = ALL_FIELDS) -> dict[str, Any]:
-    return _render(LocationAttributes.of(item), item.id, fields)
+    return documents.location_resource(item, fields.of(LocationAttributes.TYPE))
 
 
 def lead(item: Lead, app_url: str, fields: Fieldsets = ALL_FIELDS) -> dict[str, Any]:
-    attributes = LeadAttributes.of(item, app_url)
-    return _render(attributes, item.id, fields, {"location": item.location.id})
+    return documents.lead_resource(item, app_url, fields.of(LeadAttributes.TYPE))
 
 
 def visit(item: Visit, fields: Fieldsets = ALL_FIELDS) -> dict[str, Any]:
-    attributes = VisitAttributes.of(item)
-    return _render(attributes, item.id, fields, {"location": item.location.id})
+    return documents.visit_resource(item, fields.of(VisitAttributes.TYPE))
 
 
 def included_locations(locations: list[Location], fields: Fieldsets) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from openfeeder.ratelimit import (
     export_limit,
 )
 from openfeeder.routing import Surface
+from openfeeder.services.alerts import Deliverer
 from openfeeder.services.container import Services
 from openfeeder.services.exports import make_export_files
 from openfeeder.store.db import Database
@@ -47,6 +48,7 @@ def build_services(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Servic
         export_files=files,
         ingest=make_ingestor(settings, db),
         clock=clock,
+        alerts=Deliverer(settings, db, clock=clock),
     )
     if settings.pipeline_in_process:
         services.pipeline = make_pipeline(
@@ -88,6 +90,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Applicat
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if settings.run_jobs_in_process:
             services.queue.start_in_process()
+            if services.alerts is not None:
+                services.alerts.start_in_process()
         if services.ingest is not None:
             services.ingest.start()
         if services.pipeline is not None and settings.pipeline_in_process:
@@ -100,6 +104,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Applicat
             if services.ingest is not None:
                 services.ingest.stop()  # flushes pending hits before the store closes
             services.queue.stop()
+            if services.alerts is not None:
+                services.alerts.stop()
             services.close_identifier()
             services.db.dispose()
 

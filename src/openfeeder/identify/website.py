@@ -60,6 +60,30 @@ def address_refusal(address: IPv4Address | IPv6Address, allow_loopback: bool) ->
     return None if address.is_global else "not a public address"
 
 
+def vet_addresses(
+    host: str, addresses: Sequence[IPv4Address | IPv6Address], allow_loopback: bool
+) -> IPv4Address | IPv6Address:
+    """The address to connect to for ``host``: the first, once every one may be used."""
+    if not addresses:
+        raise Refused(f"{host} has no address")
+    for address in addresses:
+        if (why := address_refusal(address, allow_loopback)) is not None:
+            raise Refused(f"{host} resolves to {address}, {why}")
+    return addresses[0]
+
+
+def pinned(
+    target: httpx.URL, address: IPv4Address | IPv6Address
+) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+    """A request for ``target`` that connects to the vetted ``address`` itself (a second,
+    rebinding DNS answer cannot switch it): the URL with the address as host, the Host header
+    naming the host, and the TLS server name (so the certificate is still checked against
+    the name). Also used by the alerts' webhook deliveries (``services/alerts/http.py``)."""
+    headers = {"Host": target.netloc.decode("ascii")}
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    return target.copy_with(host=str(address)), headers, extensions
+
+
 def check_template(template: str) -> str:
     if "{domain}" not in template:
         raise OpenfeederError("OPENFEEDER_WEBSITE_URL must contain {domain}")
@@ -149,11 +173,12 @@ class WebsiteFetcher:
             if target.scheme not in ("http", "https") or not target.host:
                 raise Refused(f"{url} is not an http(s) URL")
             address = await self._vetted_address(target.host)
+            pinned_url, headers, extensions = pinned(target, address)
             request = self._client.build_request(
                 "GET",
-                target.copy_with(host=str(address)),
-                headers={"Host": target.netloc.decode("ascii"), "Accept": "text/html"},
-                extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
+                pinned_url,
+                headers=headers | {"Accept": "text/html"},
+                extensions=extensions,
             )
             response = await self._client.send(request, stream=True)
             try:
@@ -173,12 +198,7 @@ class WebsiteFetcher:
             addresses = [ip_address(host)]
         except ValueError:
             addresses = await self._resolve(host)
-        if not addresses:
-            raise Refused(f"{host} has no address")
-        for address in addresses:
-            if (why := address_refusal(address, self._allow_loopback)) is not None:
-                raise Refused(f"{host} resolves to {address}, {why}")
-        return addresses[0]
+        return vet_addresses(host, addresses, self._allow_loopback)
 
     async def _resolve(self, host: str) -> list[IPv4Address | IPv6Address]:
         found: list[IPv4Address | IPv6Address] = []

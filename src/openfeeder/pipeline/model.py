@@ -71,6 +71,7 @@ class Tools:
     city: Locator | None
     crawlers: CrawlerDetect
     owns_identifier: bool = True  # False when shared (with the API): its owner closes it
+    app_url: str = ""  # the service's public base URL, for links in alert events
 
 
 @dataclass(frozen=True)

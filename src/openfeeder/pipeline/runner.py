@@ -30,6 +30,7 @@ from openfeeder.pipeline import janitor
 from openfeeder.pipeline.metrics import PipelineCollector, PipelineCounters
 from openfeeder.pipeline.model import Batch, Event, Identifier, Tools, TransientError
 from openfeeder.pipeline.steps import STEPS, Outcome, Step, device, run_steps
+from openfeeder.services.urls import public_base_url
 from openfeeder.store import pipeline as store
 from openfeeder.store.db import Database
 from openfeeder.store.hits import SHARDS
@@ -316,5 +317,11 @@ def make_pipeline(
         identifier = make_identifier(settings)
     city = open_city(settings)  # the configured or downloaded file, reopened when replaced
     device.load_parser()
-    tools = Tools(identifier, city, CrawlerDetect(), owns_identifier=owns)
+    tools = Tools(
+        identifier,
+        city,
+        CrawlerDetect(),
+        owns_identifier=owns,
+        app_url=public_base_url(settings, None),
+    )
     return Pipeline(settings, db, tools, steps=steps, clock=clock)

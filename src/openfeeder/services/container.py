@@ -28,6 +28,8 @@ class Services:
     # The tracker surface and the pipeline; None where a process runs neither.
     ingest: Any = None
     pipeline: Any = None
+    # The alert delivery loop (``services.alerts.Deliverer``); None where a process runs none.
+    alerts: Any = None
     clock: Clock = SYSTEM_CLOCK
     _identifier: Identifier | None = None
     _identifier_lock: threading.Lock = field(default_factory=threading.Lock)

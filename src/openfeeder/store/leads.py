@@ -364,6 +364,25 @@ class _Walk:
         return conn.execute(self.page, self.values | {"page_pks": pks})
 
 
+def feed_members(
+    conn: sa.Connection,
+    account_id: int,
+    first: date,
+    last: date,
+    criteria: list[FeedCriterion],
+    lead_pks: list[int],
+) -> dict[int, int]:
+    """Which of these leads the feed lists for [first, last], each with its quality there:
+    the lead list's own query and criteria (``interval_query``), its statistics summed for
+    these leads only (alerts ask this of a pipeline batch's leads)."""
+    if not lead_pks:
+        return {}
+    stats = _day_stats(first, last, t.lead_day_stats.c.lead_pk.in_(sorted(lead_pks)))
+    query, quality, _ = interval_query(account_id, first, last, criteria, stats)
+    members = query.with_only_columns(t.leads.c.pk, quality)
+    return {int(pk): int(value) for pk, value in conn.execute(members)}
+
+
 def get_lead(conn: sa.Connection, account_id: int, lead_id: str) -> Lead | None:
     query = (
         sa.select(t.leads, *company_columns("co_"), *prefixed(t.locations, "loc_"))

@@ -443,3 +443,108 @@ network_sources = sa.Table(
     sa.Column("rows", sa.Integer, nullable=False),
     sa.Column("imported_at", Timestamp(), nullable=False),
 )
+
+# --- Alerts (services/alerts): endpoints events go to, rules that make events, the events
+# themselves and their deliveries, an outbox the delivery loop works through.
+
+alert_endpoints = sa.Table(
+    "alert_endpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    # Signing secrets (``whsec_…``), newest first; two while a rotation is under way.
+    sa.Column("secrets", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    # Since when every delivery failed (NULL after a success); disabled after days of it.
+    sa.Column("failing_since", Timestamp()),
+    sa.Column("disabled_at", Timestamp()),
+    sa.Column("disabled_reason", sa.Text),
+    # A REST hook subscription (``POST /hooks``) owns its endpoint and rule: the token's user.
+    sa.Column("hook_user_id", sa.ForeignKey("users.id", ondelete="CASCADE")),
+    sa.Index(None, "account_id"),
+    sa.CheckConstraint("kind in ('webhook', 'slack', 'teams', 'email')", name="kind"),
+)
+
+alert_rules = sa.Table(
+    "alert_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("feed_id", sa.String(40), nullable=False),
+    sa.Column("trigger", sa.String(20), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("cooldown_seconds", sa.Integer, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("endpoint_ids", sa.JSON, nullable=False),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Index(None, "account_id", "enabled"),
+    sa.CheckConstraint(
+        "trigger in ('new_company', 'returning', 'page_visit', 'quality')", name="trigger"
+    ),
+)
+
+# One row per (rule, lead, visit): the unique key makes a retried pipeline batch, or a second
+# worker, find the event already there. Test events have no rule, lead or visit.
+alert_events = sa.Table(
+    "alert_events",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("rule_id", sa.ForeignKey("alert_rules.id", ondelete="CASCADE")),
+    sa.Column("lead_pk", sa.ForeignKey("leads.pk", ondelete="CASCADE")),
+    sa.Column("visit_id", sa.String(36)),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.UniqueConstraint("rule_id", "lead_pk", "visit_id"),
+    sa.Index(None, "rule_id", "lead_pk", "created_at"),
+)
+
+alert_deliveries = sa.Table(
+    "alert_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.ForeignKey("alert_events.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "endpoint_id", sa.ForeignKey("alert_endpoints.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", Timestamp()),
+    # A claimed delivery is the claimer's until then; one that outlives a killed worker is
+    # claimed again (deliveries are at least once, with the same webhook-id).
+    sa.Column("lease_until", Timestamp()),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("delivered_at", Timestamp()),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("event_id", "endpoint_id"),
+    sa.Index(None, "status", "next_attempt_at"),
+    sa.Index(None, "endpoint_id", "id"),
+    sa.CheckConstraint("status in ('pending', 'delivered', 'failed')", name="status"),
+)
+
+alert_delivery_attempts = sa.Table(
+    "alert_delivery_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "delivery_id",
+        sa.ForeignKey("alert_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("at", Timestamp(), nullable=False),
+    sa.Column("request_headers", sa.JSON, nullable=False),
+    sa.Column("request_body", sa.Text, nullable=False),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("response_excerpt", sa.Text),  # at most 2 KB of the answer
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text),
+)

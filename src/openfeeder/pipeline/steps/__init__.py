@@ -16,6 +16,7 @@ visits). Order matters and is part of the contract:
 6. ``identification``: the company behind a new visit; unidentified visits stop here.
 7. ``location``: where a new identified visit came from.
 8. ``recording``: write the visits the batch touched.
+9. ``alerting``: evaluate the accounts' alert rules over the visits just recorded.
 
 Each step is named for what it adds to the event (a noun), and its class is ``<Name>Step``.
 """
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from openfeeder.domain.drops import DropReason
 from openfeeder.pipeline.model import Batch, Event
 from openfeeder.pipeline.steps import (
+    alerting,
     attribution,
     bots,
     device,
@@ -50,6 +52,7 @@ STEPS: tuple[Step, ...] = (
     identification.IdentificationStep(),
     location.LocationStep(),
     recording.RecordingStep(),
+    alerting.AlertingStep(),
 )
 
 

@@ -1,0 +1,210 @@
+"""The delivery loop: claims due deliveries from the outbox with a lease, sends each through
+its endpoint's channel, records the attempt (request headers and body, response status, a
+body excerpt of at most 2 KB, latency, error) and either marks the delivery delivered or
+schedules its retry (``domain.alerts.RETRY_DELAYS``, with jitter, about a day in all).
+
+It runs as a ``BackgroundLoop`` in ``openfeeder worker`` and in a daemon thread of ``serve``.
+A worker killed mid-delivery loses nothing: the claim's lease runs out and the delivery is
+claimed again, with the same event (and so the same ``webhook-id``): at least once.
+
+An endpoint whose deliveries have all failed for ``alerts_disable_after_days`` is disabled,
+with when and why; ``on_endpoint_disabled`` is then called (the mailer tells the account's
+admins from there)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from openfeeder.background import BackgroundLoop
+from openfeeder.config import Settings
+from openfeeder.domain.alerts import DueDelivery, Endpoint, next_retry
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
+from openfeeder.services.alerts.channels import HTTP_CHANNELS, OTHER_CHANNELS
+from openfeeder.services.alerts.http import Answer, Poster
+from openfeeder.store import alerts as store
+from openfeeder.store.db import Database
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 1.0
+ERROR_BACKOFF_SECONDS = 5.0
+UPKEEP_SECONDS = 3600.0
+MAX_BODY_KEPT = 65_536  # characters of a request body kept in the delivery log
+
+# Called with (settings, endpoint) after an endpoint was disabled for failing for days. The
+# mailer adds the function that emails the account's admins; until then it is only logged.
+ENDPOINT_DISABLED_NOTIFIERS: list[Callable[[Settings, Endpoint], None]] = []
+
+
+def on_endpoint_disabled(settings: Settings, endpoint: Endpoint) -> None:
+    log.warning(
+        "alert endpoint %d (%s) disabled: %s", endpoint.id, endpoint.name, endpoint.disabled_reason
+    )
+    for notify in ENDPOINT_DISABLED_NOTIFIERS:
+        try:
+            notify(settings, endpoint)
+        except Exception:
+            log.exception("alert endpoint %d: telling its admins failed", endpoint.id)
+
+
+class Deliverer:
+    """Delivers alert events; ``run_once`` in tests, ``work``/``start_in_process`` as a loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self._clock = clock
+        self._rng = rng or random.Random()  # jitter, not a secret
+        self._poster = Poster(
+            timeout=settings.alerts_timeout, allow_loopback=settings.alerts_allow_loopback
+        )
+        self.lease = timedelta(seconds=settings.alerts_lease_seconds)
+        # As many as can be sent, one after another, well within the lease.
+        self.claim_size = max(1, int(settings.alerts_lease_seconds / (2 * settings.alerts_timeout)))
+        self._loop = BackgroundLoop(
+            "alerts",
+            self._turn,
+            lambda: None,
+            upkeep_seconds=UPKEEP_SECONDS,
+            idle_seconds=IDLE_SECONDS,
+            backoff_seconds=ERROR_BACKOFF_SECONDS,
+        )
+
+    def run_once(self) -> int:
+        """Deliver what is due now, until nothing is; how many attempts were made."""
+        made = 0
+        while batch := self._claim():
+            made += self._send_all(batch)
+        return made
+
+    def _turn(self) -> bool:
+        return bool(self._send_all(self._claim()))
+
+    def _send_all(self, batch: list[DueDelivery]) -> int:
+        """Deliver a claimed batch; what is left for an endpoint disabled on the way is
+        released (its lease given back) to wait until it is enabled again."""
+        stopped: set[int] = set()
+        sent = 0
+        for due in batch:
+            if due.endpoint.id in stopped:
+                with self.db.write() as conn:
+                    store.finish_delivery(conn, due.delivery.id, {})
+                continue
+            if not self._deliver(due):
+                stopped.add(due.endpoint.id)
+            sent += 1
+        return sent
+
+    def _claim(self) -> list[DueDelivery]:
+        now = self._clock.now()
+        with self.db.write() as conn:
+            return store.claim_due(conn, now, now + self.lease, self.claim_size)
+
+    def _deliver(self, due: DueDelivery) -> bool:
+        """Send one delivery and record it; False when its endpoint got disabled."""
+        endpoint, event = due.endpoint, due.event
+        now = self._clock.now()
+        body, headers, answer = self._send(endpoint, event, now)
+        finished = self._clock.now()
+        attempts = due.delivery.attempts + 1
+        disabled: Endpoint | None = None
+        with self.db.write() as conn:
+            store.record_attempt(
+                conn,
+                {
+                    "delivery_id": due.delivery.id,
+                    "at": now,
+                    "request_headers": headers,
+                    "request_body": body[:MAX_BODY_KEPT],
+                    "response_status": answer.status,
+                    "response_excerpt": answer.excerpt,
+                    "latency_ms": answer.latency_ms,
+                    "error": answer.error,
+                },
+            )
+            if answer.ok:
+                store.finish_delivery(
+                    conn,
+                    due.delivery.id,
+                    {
+                        "status": "delivered",
+                        "attempts": attempts,
+                        "delivered_at": finished,
+                        "next_attempt_at": None,
+                        "last_error": None,
+                    },
+                )
+                store.endpoint_succeeded(conn, endpoint.id)
+                return True
+            error = answer.error or f"HTTP {answer.status}"
+            retry = next_retry(attempts, finished, self._rng)
+            store.finish_delivery(
+                conn,
+                due.delivery.id,
+                {
+                    "status": "pending" if retry else "failed",
+                    "attempts": attempts,
+                    "next_attempt_at": retry,
+                    "last_error": error,
+                },
+            )
+            since = store.endpoint_failed(conn, endpoint.id, finished)
+            limit = timedelta(days=self.settings.alerts_disable_after_days)
+            if finished - since >= limit:
+                reason = f"every delivery failed since {since:%Y-%m-%d %H:%M} UTC; last: {error}"
+                if store.disable_endpoint(conn, endpoint.id, finished, reason[:1000]):
+                    disabled = store.get_endpoint(conn, endpoint.account_id, endpoint.id)
+        if disabled is not None:
+            on_endpoint_disabled(self.settings, disabled)
+        return disabled is None
+
+    def _send(
+        self, endpoint: Endpoint, event: dict[str, Any], now: datetime
+    ) -> tuple[str, dict[str, str], Answer]:
+        """(body as logged, headers as logged, answer)."""
+        sender = HTTP_CHANNELS.get(endpoint.kind)
+        if sender is not None:
+            try:
+                outgoing = sender(endpoint, event, int(now.timestamp()))
+            except Exception as error:  # a template that renders nothing sensible, say
+                return "", {}, Answer(None, None, 0, f"{type(error).__name__}: {error}"[:500])
+            answer = self._poster.post(endpoint.url, outgoing.body, outgoing.headers)
+            return outgoing.body.decode("utf-8", errors="replace"), outgoing.headers, answer
+        other = OTHER_CHANNELS.get(endpoint.kind)
+        if other is None:
+            return "", {}, Answer(None, None, 0, f"no sender for {endpoint.kind} endpoints")
+        try:
+            other(self.settings, endpoint.config, event)
+        except Exception as error:
+            return "", {}, Answer(None, None, 0, f"{type(error).__name__}: {error}"[:500])
+        return "", {}, Answer(None, "sent", 0, None)
+
+    # ── the loop ──
+
+    def work(self, stop: threading.Event) -> None:
+        self._loop.work(stop)
+
+    def start_in_process(self) -> None:
+        self._loop.start()
+
+    def wake(self) -> None:
+        self._loop.wake()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._loop.stop(timeout):
+            self.close()
+
+    def close(self) -> None:
+        self._poster.close()
