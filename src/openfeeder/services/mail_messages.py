@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from openfeeder.services.mailer import Mail, Mailer, header_text
+from openfeeder.config import Settings
+from openfeeder.services.mailer import Mail, Mailer, SmtpMailer, header_text
 
 MAX_VALUE = 300  # characters of one value (a page title, a company name) in an email
 
@@ -65,3 +66,11 @@ def invitation(to: str, account_name: str, inviter: str, link_url: str) -> Mail:
 def send_invitation(mailer: Mailer, to: str, account_name: str, inviter: str, link: str) -> None:
     """Email ``to`` an invitation to the account; ``link`` is where they accept it."""
     mailer.send(invitation(to, account_name, inviter, link))
+
+
+def send_test(settings: Settings, to: str) -> str:
+    """Send a test email to ``to`` through the settings' server; the server it went through."""
+    mailer = SmtpMailer(settings)
+    text, html = render("mail_test", server=mailer.server, security=settings.smtp_security)
+    mailer.send(Mail(to=[to], subject="openfeeder test email", text=text, html=html))
+    return mailer.server
