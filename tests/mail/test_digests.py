@@ -21,7 +21,8 @@ from openfeeder.domain.models import Account
 from openfeeder.jobs import make_queue
 from openfeeder.jobs.queue import JobQueue
 from openfeeder.services import digests, leads
-from openfeeder.services.mailer import SmtpMailer
+from openfeeder.services.mailer import Mail, SmtpMailer
+from openfeeder.store import accounts
 from openfeeder.store import digests as digest_store
 from openfeeder.store.db import Database
 from tests.dashboard.conftest import give_password, hidden_fields, sign_in
@@ -280,3 +281,38 @@ def test_a_subscription_made_after_nine_starts_the_next_day(scene: Scene) -> Non
     scene.at(local(4, 9))
     assert len(scene.smtp.received) == 1
     assert "Thursday 3 December 2026" in scene.smtp.received[0].message["Subject"]
+
+
+class _BrokenOnce:
+    """A mailer whose first send fails with an unexpected error (a bug, not a refusal)."""
+
+    def __init__(self, mailer: SmtpMailer) -> None:
+        self.mailer, self.calls = mailer, 0
+
+    def send(self, mail: Mail) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("boom")
+        self.mailer.send(mail)
+
+
+def test_an_unexpected_error_fails_one_digest_and_not_the_others(
+    scene: Scene, builder: Builder
+) -> None:
+    first = scene.subscribe()
+    other = builder.user()
+    with scene.db.write() as conn:
+        accounts.add_member(conn, other.user.id, scene.account.id)
+    digests.subscribe(
+        scene.db, scene.clock.now(), other.user.email, scene.account.id, "all_leads", "daily"
+    )
+    scene.visits_on(2)
+    now = local(3, 9).astimezone(UTC)
+    report = digests.send_due(
+        scene.db, _BrokenOnce(SmtpMailer(scene.settings)), scene.settings, now
+    )
+    assert (report.sent, report.failed) == (1, 1)
+    assert scene.smtp.received[0].rcpt_tos == [other.user.email]
+    with scene.db.read() as conn:
+        (row,) = digest_store.sends(conn, first)
+    assert (row["status"], row["error"]) == ("failed", "RuntimeError: boom")

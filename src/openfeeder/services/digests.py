@@ -198,7 +198,12 @@ def send_due(db: Database, mailer: Mailer, settings: Settings, now: datetime) ->
             )
         if not claimed:
             continue
-        status, count, error = _send_one(db, mailer, settings, subscription, period, token)
+        try:
+            status, count, error = _send_one(db, mailer, settings, subscription, period, token)
+        except Exception as unexpected:  # a bug or a store error: the others still go out
+            log.exception("digest %d for %s failed", subscription.id, period.first)
+            status, count = "failed", None
+            error = f"{unexpected.__class__.__name__}: {unexpected}"[:500]
         with db.write() as conn:
             store.finish(conn, subscription.id, period.first, status, now, leads=count, error=error)
         setattr(report, status, getattr(report, status) + 1)
