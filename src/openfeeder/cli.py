@@ -1217,3 +1217,103 @@ def networks_show(ctx: click.Context, asn: str, as_json: bool) -> None:
         extra = " ".join(part for part in (row.detail, row.name, row.domain) if part)
         click.echo(f"  {row.source:<24} {said:<11} {extra}".rstrip())
     click.echo(f"Decision: {view.decision.kind} ({view.decision.why})")
+
+
+# ── email ──
+
+
+@main.group()
+def mail() -> None:
+    """Outgoing email (OPENFEEDER_SMTP_*): check that it reaches people."""
+
+
+@mail.command("test")
+@click.argument("address")
+@click.pass_context
+def mail_test(ctx: click.Context, address: str) -> None:
+    """Send a test email to ADDRESS through the configured SMTP server."""
+    from openfeeder.services.mail_messages import send_test
+
+    server = send_test(_settings(ctx), address)
+    click.echo(f"Sent a test email to {address} through {server}.")
+
+
+@main.group("digests")
+def digest_group() -> None:
+    """Daily or weekly emails of a feed's leads, per user (sent at 09:00 account time)."""
+
+
+def _digest_json(item: Any) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "user": item.user.email,
+        "account": str(item.account.id),
+        "feed": item.feed_id,
+        "cadence": item.cadence,
+        "last_sent_period": item.last_sent_period.isoformat() if item.last_sent_period else None,
+    }
+
+
+@digest_group.command("add")
+@click.option("--user", "email", required=True, help="Email of a member of the account.")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.option(
+    "--feed", "feed_id", default="all_leads", show_default=True, help="Feed id (see the API)."
+)
+@click.option(
+    "--cadence", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True
+)
+@json_option
+@click.pass_context
+def digests_add(
+    ctx: click.Context, email: str, account_id: int, feed_id: str, cadence: str, as_json: bool
+) -> None:
+    """Subscribe a user to the digest of one of the account's feeds."""
+    from openfeeder.domain.clock import SYSTEM_CLOCK
+    from openfeeder.services import digests
+
+    with _database(_settings(ctx)) as db:
+        made = digests.subscribe(db, SYSTEM_CLOCK.now(), email, account_id, feed_id, cadence)
+    if as_json:
+        _echo_json(_digest_json(made))
+        return
+    click.echo(
+        f"Digest {made.id}: {made.user.email} gets the {made.cadence} digest of feed "
+        f"{made.feed_id} of account {made.account.id}."
+    )
+
+
+@digest_group.command("list")
+@click.option("--user", "email", help="Only this user's digests.")
+@click.option("--account", "account_id", type=int, help="Only this account's digests.")
+@json_option
+@click.pass_context
+def digests_list(
+    ctx: click.Context, email: str | None, account_id: int | None, as_json: bool
+) -> None:
+    """List digest subscriptions."""
+    from openfeeder.services import digests
+
+    with _database(_settings(ctx)) as db:
+        found = digests.list_subscriptions(db, email=email, account_id=account_id)
+    if as_json:
+        _echo_json([_digest_json(item) for item in found])
+        return
+    for item in found:
+        last = item.last_sent_period.isoformat() if item.last_sent_period else "never"
+        click.echo(
+            f"{item.id:>6}  {item.cadence:<6} account {item.account.id:<6} feed "
+            f"{item.feed_id:<18} {item.user.email}  (last: {last})"
+        )
+
+
+@digest_group.command("remove")
+@click.argument("subscription_id", metavar="ID", type=int)
+@click.pass_context
+def digests_remove(ctx: click.Context, subscription_id: int) -> None:
+    """Stop a digest by its id (see `digests list`)."""
+    from openfeeder.services import digests
+
+    with _database(_settings(ctx)) as db:
+        digests.remove(db, subscription_id)
+    click.echo(f"Removed digest {subscription_id}.")

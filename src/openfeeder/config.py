@@ -5,6 +5,7 @@ Every setting is documented in ``docs/configuration.md``; a test keeps the two i
 
 from __future__ import annotations
 
+import email.utils
 import ipaddress
 import json
 import re
@@ -249,6 +250,38 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds the oldest unprocessed tracker hit may wait before `/readyz` "
         "answers 503; 0 turns the check off.",
+    # --- outgoing email (services/mailer.py): alerts, digests, invitations ---
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server that sends openfeeder's email; no email is sent while unset.",
+    )
+    smtp_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="SMTP port; by `SMTP_SECURITY` when unset: 25 (none), 587 (starttls) or "
+        "465 (tls).",
+    )
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="starttls",
+        description="How the SMTP connection is protected: none, starttls (upgrade a plain "
+        "connection, refused if the server cannot) or tls (TLS from the first byte).",
+    )
+    smtp_user: str | None = Field(
+        default=None, description="SMTP user name; no authentication while unset."
+    )
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str | None = Field(
+        default=None,
+        description="The From of every email, an address or `Name <address>`; required to send.",
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the CAs an SMTP server's certificate may chain to; the "
+        "system's when unset.",
+    )
+    smtp_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to connect to the SMTP server and per reply."
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `serve` listens on.")
@@ -265,6 +298,16 @@ class Settings(BaseSettings):
             if value.strip().startswith("["):
                 return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _mailbox(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        _, address = email.utils.parseaddr(value)
+        if "@" not in address or any(ch in value for ch in "\r\n"):
+            raise ValueError(f"{value!r} is not an address or Name <address>")
         return value
 
     @field_validator("trusted_proxies")

@@ -15,7 +15,7 @@ from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
 from openfeeder.config import Settings
-from openfeeder.dashboard import overview, pages, people
+from openfeeder.dashboard import overview, pages, people, unsubscribe
 from openfeeder.domain.events import SCRIPT_ID
 from openfeeder.domain.representation import (
     AccountAttributes,
@@ -471,6 +471,9 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/app/login", pages.login_page, DASHBOARD, PUBLIC),
     Endpoint("/app/login", pages.login, DASHBOARD, PUBLIC, ("POST",)),
     Endpoint("/app/logout", pages.logout, DASHBOARD, SESSION, ("POST",)),
+    # A digest's unsubscribe link: the token in the path is its credential.
+    Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe_page, DASHBOARD, PUBLIC),
+    Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe, DASHBOARD, PUBLIC, ("POST",)),
     Endpoint("/app", pages.home, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/overview", overview.overview_page, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),

@@ -21,7 +21,8 @@ from openfeeder.background import BackgroundLoop
 from openfeeder.config import Settings
 from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.jobs.tasks import register
-from openfeeder.services import exports
+from openfeeder.services import digests, exports
+from openfeeder.services.mailer import Mailer, make_mailer
 from openfeeder.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class JobQueue:
         self._db = db
         self._files = files
         self._clock = clock
+        self._settings = settings
+        self.mailer: Mailer = make_mailer(settings)
         self._export = register(huey, db, settings, files, clock, retry_delay=retry_delay)
         self._loop = BackgroundLoop(
             "jobs",
@@ -116,13 +119,17 @@ class JobQueue:
         self._loop.work(stop)
 
     def upkeep(self, now: datetime | None = None) -> int:
-        """Reap dead exports and purge old files; returns how many of each were handled."""
+        """Reap dead exports, purge old files and send the digests that are due (once email
+        is set up); returns how many of each were handled."""
         moment = now or self._clock.now()
         reaped = exports.reap_stale(self._db, self, moment)
         purged = exports.purge_files(self._db, self._files, moment)
         if reaped or purged:
             log.info("upkeep: %d export(s) reaped, %d file(s) purged", reaped, purged)
-        return reaped + purged
+        mailed = 0
+        if self._settings.smtp_host:
+            mailed = digests.send_due(self._db, self.mailer, self._settings, moment).total
+        return reaped + purged + mailed
 
     def _run_one(self, *, block: bool) -> bool:
         """Run the next ready task, if any; True when one ran."""

@@ -3,6 +3,8 @@ documents, the tracker script's endpoint, ``view_in_leadfeeder`` in export files
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from openfeeder.config import Settings
 
 
@@ -16,3 +18,9 @@ def public_base_url(settings: Settings, request_base_url: str | None) -> str:
     """
     base = settings.public_url or request_base_url or f"http://{settings.host}:{settings.port}"
     return base.rstrip("/")
+
+
+def lead_page_url(base_url: str, account_id: int | str, lead_id: str) -> str:
+    """The dashboard's page of a lead (what ``view_in_leadfeeder`` links to)."""
+    account, lead = quote(str(account_id), safe=""), quote(lead_id, safe="")
+    return f"{base_url.rstrip('/')}/app/{account}/leads/{lead}"

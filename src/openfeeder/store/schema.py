@@ -547,4 +547,41 @@ alert_delivery_attempts = sa.Table(
     sa.Column("response_excerpt", sa.Text),  # at most 2 KB of the answer
     sa.Column("latency_ms", sa.Integer, nullable=False),
     sa.Column("error", sa.Text),
+# Digests: a user's daily or weekly email of one feed's leads (services/digests.py).
+# ``feed_id`` is a feed's id as the API names it (a built-in one or a custom feed's number);
+# ``last_sent_period`` is the first day of the newest period handled (sent or skipped).
+digest_subscriptions = sa.Table(
+    "digest_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("feed_id", sa.String(40), nullable=False),
+    sa.Column("cadence", sa.String(10), nullable=False),
+    sa.Column("last_sent_period", sa.Date),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.UniqueConstraint("user_id", "account_id", "feed_id", "cadence"),
+    sa.CheckConstraint("cadence in ('daily', 'weekly')", name="cadence"),
+)
+
+# One row per (subscription, period): whoever inserts it sends that digest, so two workers
+# never send the same one. ``unsubscribe_hash`` is the SHA-256 of the token in that digest's
+# unsubscribe link (every digest carries its own; the store keeps none of them).
+digest_sends = sa.Table(
+    "digest_sends",
+    metadata,
+    sa.Column(
+        "subscription_id",
+        sa.ForeignKey("digest_subscriptions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("period", sa.Date, primary_key=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("claimed_at", Timestamp(), nullable=False),
+    sa.Column("finished_at", Timestamp()),
+    sa.Column("leads", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("unsubscribe_hash", sa.String(64), unique=True),
+    sa.CheckConstraint("status in ('sending', 'sent', 'skipped', 'failed')", name="status"),
 )
