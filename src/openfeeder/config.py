@@ -250,6 +250,7 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds the oldest unprocessed tracker hit may wait before `/readyz` "
         "answers 503; 0 turns the check off.",
+    )
     # --- outgoing email (services/mailer.py): alerts, digests, invitations ---
     smtp_host: str | None = Field(
         default=None,

@@ -547,6 +547,8 @@ alert_delivery_attempts = sa.Table(
     sa.Column("response_excerpt", sa.Text),  # at most 2 KB of the answer
     sa.Column("latency_ms", sa.Integer, nullable=False),
     sa.Column("error", sa.Text),
+)
+
 # Digests: a user's daily or weekly email of one feed's leads (services/digests.py).
 # ``feed_id`` is a feed's id as the API names it (a built-in one or a custom feed's number);
 # ``last_sent_period`` is the first day of the newest period handled (sent or skipped).
