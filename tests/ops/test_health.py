@@ -130,6 +130,18 @@ def test_unready_when_the_postgresql_database_is_dropped(tmp_path: Path) -> None
         drop_postgres_database(url)
 
 
+def test_unready_on_a_store_never_migrated(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    settings = Settings(database_url=url, data_dir=tmp_path / "data", pipeline_in_process=False)
+    with TestClient(build_app(settings)) as client:
+        empty = client.get("/readyz")
+    assert empty.status_code == 503
+    assert failing(empty) == {
+        "schema": f"at none, this build needs {revision.head()}",
+        "pipeline": "not checked: the schema is not this build's",
+    }
+
+
 def test_unready_while_the_pipeline_lags(
     settings: Settings, db: Database, client: TestClient, clock: FixedClock, account: Account
 ) -> None:
