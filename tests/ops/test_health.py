@@ -27,7 +27,6 @@ from openfeeder.store import revision
 from openfeeder.store.db import Database
 from tests.support.clients import auth, build_app
 from tests.support.downloads import asn_database
-from tests.support.factories import Builder
 from tests.support.servers import drop_postgres_database, fresh_postgres_database
 from tests.support.tracking import encode, event
 
@@ -227,7 +226,7 @@ def metrics(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]],
 
 
 def test_metrics_show_lag_queue_exports_and_latency(
-    client: TestClient, clock: FixedClock, account: Account, member: Any, builder: Builder
+    client: TestClient, clock: FixedClock, account: Account, member: Any, db: Database
 ) -> None:
     before = metrics(client)
     assert before[("openfeeder_pipeline_lag_seconds", ())] == 0
@@ -256,3 +255,9 @@ def test_metrics_show_lag_queue_exports_and_latency(
     for surface, at_least in (("tracker", 1), ("api", 2), ("operations", 1)):
         assert after[(count, (("surface", surface),))] >= at_least, surface
     assert after[(count, (("surface", "dashboard"),))] == 0
+    # An export that gave up is an export failure.
+    with db.write() as conn:
+        conn.exec_driver_sql("UPDATE export_requests SET status = 'failed', error = 'disk full'")
+    failed = metrics(client)
+    assert failed[("openfeeder_export_requests", (("status", "failed"),))] == 1
+    assert failed[("openfeeder_export_requests", (("status", "pending"),))] == 0
