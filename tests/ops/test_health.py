@@ -27,7 +27,6 @@ from openfeeder.store import revision
 from openfeeder.store.db import Database
 from tests.support.clients import auth, build_app
 from tests.support.downloads import asn_database
-from tests.support.factories import Builder
 from tests.support.servers import drop_postgres_database, fresh_postgres_database
 from tests.support.tracking import encode, event
 
@@ -130,6 +129,18 @@ def test_unready_when_the_postgresql_database_is_dropped(tmp_path: Path) -> None
         drop_postgres_database(url)
 
 
+def test_unready_on_a_store_never_migrated(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    settings = Settings(database_url=url, data_dir=tmp_path / "data", pipeline_in_process=False)
+    with TestClient(build_app(settings)) as client:
+        empty = client.get("/readyz")
+    assert empty.status_code == 503
+    assert failing(empty) == {
+        "schema": f"at none, this build needs {revision.head()}",
+        "pipeline": "not checked: the schema is not this build's",
+    }
+
+
 def test_unready_while_the_pipeline_lags(
     settings: Settings, db: Database, client: TestClient, clock: FixedClock, account: Account
 ) -> None:
@@ -215,7 +226,7 @@ def metrics(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]],
 
 
 def test_metrics_show_lag_queue_exports_and_latency(
-    client: TestClient, clock: FixedClock, account: Account, member: Any, builder: Builder
+    client: TestClient, clock: FixedClock, account: Account, member: Any, db: Database
 ) -> None:
     before = metrics(client)
     assert before[("openfeeder_pipeline_lag_seconds", ())] == 0
@@ -244,3 +255,9 @@ def test_metrics_show_lag_queue_exports_and_latency(
     for surface, at_least in (("tracker", 1), ("api", 2), ("operations", 1)):
         assert after[(count, (("surface", surface),))] >= at_least, surface
     assert after[(count, (("surface", "dashboard"),))] == 0
+    # An export that gave up is an export failure.
+    with db.write() as conn:
+        conn.exec_driver_sql("UPDATE export_requests SET status = 'failed', error = 'disk full'")
+    failed = metrics(client)
+    assert failed[("openfeeder_export_requests", (("status", "failed"),))] == 1
+    assert failed[("openfeeder_export_requests", (("status", "pending"),))] == 0

@@ -121,6 +121,9 @@ def test_the_wheel_installs_and_serves_without_the_checkout(tmp_path: Path) -> N
         assert accounts.status_code == 200, accounts.text
         names = {item["attributes"]["name"] for item in accounts.json()["data"]}
         assert names == {account["name"] for account in loaded["accounts"]}
+        assert httpx.get(f"{server.url}/healthz", timeout=10).text == "ok\n"
+        ready = httpx.get(f"{server.url}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text  # schema at head from the wheel's migrations
         login = httpx.get(f"{server.url}/app/login", timeout=10)
         assert login.status_code == 200
         assert '<form method="post"' in login.text

@@ -45,42 +45,39 @@ def _waited(oldest: datetime | None, now: datetime) -> float:
 
 
 def _store_checks(services: Services) -> tuple[Check, ...]:
-    """database, then schema and pipeline (which need the database) from one read."""
+    """database, then schema and pipeline, which need the one before them."""
     engine = services.db.engine
     missing = store.sqlite_file(engine)
     if missing is not None and not missing.is_file():
         gone = Check("database", ok=False, detail=f"the SQLite file {missing} does not exist")
-        return (gone, *_not_checked("schema", "pipeline"))
+        return (gone, *_not_checked("the database is down", "schema", "pipeline"))
     try:
-        with services.db.read() as conn:
-            store.ping(conn)
-            checks_lag = bool(services.settings.ready_max_pipeline_lag)
-            oldest = store.oldest_waiting_hit(conn) if checks_lag else None
-        found = revision.state(engine)
+        found = revision.state(engine)  # the one query that needs no table of ours
     except sa.exc.SQLAlchemyError as error:
         down = Check("database", ok=False, detail=f"unreachable: {_first_line(error)}")
-        return (down, *_not_checked("schema", "pipeline"))
-    schema = Check(
-        "schema",
-        ok=found.at_head,
-        detail=f"at {found.head}"
-        if found.at_head
-        else f"at {found.current or 'none'}, this build needs {found.head}"
-        + ("" if found.known else " (migrated by a newer openfeeder)"),
-    )
-    return (Check("database", ok=True, detail="reachable"), schema, _lag_check(services, oldest))
+        return (down, *_not_checked("the database is down", "schema", "pipeline"))
+    reachable = Check("database", ok=True, detail="reachable")
+    if not found.at_head:
+        newer = "" if found.known else " (migrated by a newer openfeeder)"
+        detail = f"at {found.current or 'none'}, this build needs {found.head}{newer}"
+        behind = Check("schema", ok=False, detail=detail)
+        return (reachable, behind, *_not_checked("the schema is not this build's", "pipeline"))
+    return (reachable, Check("schema", ok=True, detail=f"at {found.head}"), _lag_check(services))
 
 
-def _not_checked(*names: str) -> tuple[Check, ...]:
-    return tuple(
-        Check(name, ok=False, detail="not checked: the database is down") for name in names
-    )
+def _not_checked(why: str, *names: str) -> tuple[Check, ...]:
+    return tuple(Check(name, ok=False, detail=f"not checked: {why}") for name in names)
 
 
-def _lag_check(services: Services, oldest: datetime | None) -> Check:
+def _lag_check(services: Services) -> Check:
     limit = services.settings.ready_max_pipeline_lag
     if not limit:
         return Check("pipeline", ok=True, detail="not checked: OPENFEEDER_READY_MAX_PIPELINE_LAG=0")
+    try:
+        with services.db.read() as conn:
+            oldest = store.oldest_waiting_hit(conn)
+    except sa.exc.SQLAlchemyError as error:
+        return Check("pipeline", ok=False, detail=f"unreadable: {_first_line(error)}")
     if oldest is None:
         return Check("pipeline", ok=True, detail="no hit waiting")
     waited = _waited(oldest, services.clock.now())

@@ -22,10 +22,6 @@ def sqlite_file(engine: sa.Engine) -> Path | None:
     return Path(url.database)
 
 
-def ping(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("SELECT 1").scalar()
-
-
 def oldest_waiting_hit(conn: sa.Connection) -> datetime | None:
     """When the oldest hit the pipeline has not processed yet was received."""
     return pipeline.oldest_unprocessed(conn, SHARDS)
