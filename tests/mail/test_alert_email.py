@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from openfeeder.app import build_services
 from openfeeder.config import Settings
 from openfeeder.domain.models import Account
 from openfeeder.services.alerts.email import send_alert
@@ -161,3 +162,16 @@ def test_bare_resources_beside_each_other_work_too(
     assert "Location: Helsinki, Uusimaa, Finland" in text
     assert "3 Dec 2026, 09:14 (UTC)" in text
     assert f"/app/{account.id}/leads/{lead['id']}" in text
+
+
+def test_the_services_container_serves_as_well_as_the_settings(
+    start_smtp: StartSmtp, settings: Settings, event: tuple[Account, dict[str, Any]]
+) -> None:
+    server = start_smtp("none")
+    services = build_services(server.settings(settings, run_jobs_in_process=False))
+    try:
+        send_alert(services, {"to": "sales@example.com"}, event[1])
+    finally:
+        services.queue.close()
+        services.db.dispose()
+    assert [got.rcpt_tos for got in server.received] == [["sales@example.com"]]
