@@ -175,3 +175,19 @@ def test_the_services_container_serves_as_well_as_the_settings(
         services.queue.close()
         services.db.dispose()
     assert [got.rcpt_tos for got in server.received] == [["sales@example.com"]]
+
+
+def test_a_test_event_without_a_lead_still_makes_a_sensible_mail(
+    start_smtp: StartSmtp, settings: Settings, event: tuple[Account, dict[str, Any]]
+) -> None:
+    _, payload = event
+    empty = payload | {
+        "type": "test",
+        "data": {"account": payload["data"]["account"], "lead": None, "visit": None},
+    }
+    message = _sent(start_smtp, settings, empty)
+    assert message["Subject"] == "Test alert: A company"
+    text, html = parts(message)
+    assert "This event carries no lead (the account has no visits yet)." in text
+    assert "Open the dashboard" in html
+    assert "Pages seen" not in text

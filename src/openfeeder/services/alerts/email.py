@@ -80,6 +80,7 @@ def alert_mail(settings: Settings, to: list[str], event: Mapping[str, Any]) -> M
             "location": _place(_location(data, lead, lead_included)),
             "website": link(attributes.get("website_url")),
             "url": _lead_url(settings, account, lead, attributes),
+            "known": bool(lead),  # a test event of an account without visits has none
         },
         "visit": _visit(_mapping(visit.get("attributes")), zone),
     }
