@@ -192,20 +192,23 @@ def _plain(value: object) -> Any:
 def alert_event(
     db: Database, account: Account, visit: NewVisit, kind: str = "lead.new_company"
 ) -> dict[str, Any]:
-    """The event the alerts engine hands a channel: the lead (with its interval quality) and
-    the visit as the API serves them, and the location as the API includes it."""
+    """The event the alerts engine hands a channel: the account, and the lead (with its
+    interval quality) and the visit each as the API's document of it, location included."""
     day = visit.started_at.astimezone(ZoneInfo(account.timezone)).date()
     found = leads.list_leads(db, account, builtin_feeds(0, "")[0], day, day, 1, 10).items
     lead = next(item for item in found if item.company.id == visit.company_id)
     stored = visits.list_visits(db, account, day, day, 1, 10, lead_pk=lead.pk).items[0]
+    location = _plain(resources.location(lead.location))
     return {
         "id": "evt_test_1",
         "type": kind,
         "timestamp": "2026-12-03T09:00:00Z",
         "data": {
             "account": _plain(resources.account(AccountView(account, "ok"))),
-            "lead": _plain(resources.lead(lead, "http://ignored.example")),
-            "location": _plain(resources.location(lead.location)),
-            "visit": _plain(resources.visit(stored)),
+            "lead": {
+                "data": _plain(resources.lead(lead, "http://ignored.example")),
+                "included": [location],
+            },
+            "visit": {"data": _plain(resources.visit(stored)), "included": [location]},
         },
     }

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from openfeeder.app import build_services
 from openfeeder.config import Settings
 from openfeeder.domain.models import Account
 from openfeeder.services.alerts.email import send_alert
@@ -65,7 +66,7 @@ def test_a_new_company_alert_arrives_with_both_parts_and_a_working_link(
     assert got.rcpt_tos == ["sales@example.com", "ceo@example.com"]
     assert got.message["Subject"].startswith("New company in your feed: ")
     text, html = parts(got.message)
-    lead_id = payload["data"]["lead"]["id"]
+    lead_id = payload["data"]["lead"]["data"]["id"]
     lead_url = f"{public}/app/{account.id}/leads/{lead_id}"
     for part in (text, html):
         assert lead_url in part
@@ -141,3 +142,52 @@ def test_a_refused_delivery_raises_for_the_retry(
     )
     with pytest.raises(MailError, match=r"Could not send mail through 127\.0\.0\.1:9"):
         send_alert(unreachable, {"to": ["sales@example.com"]}, event[1])
+
+
+def test_bare_resources_beside_each_other_work_too(
+    start_smtp: StartSmtp, settings: Settings, event: tuple[Account, dict[str, Any]]
+) -> None:
+    account, payload = event
+    data = payload["data"]
+    lead = data["lead"]["data"]
+    bare = payload | {
+        "data": {
+            "account": {"id": str(account.id), "name": "Bare", "timezone": "UTC"},
+            "lead": lead,
+            "location": data["lead"]["included"][0],
+            "visit": data["visit"]["data"],
+        }
+    }
+    text, _ = parts(_sent(start_smtp, settings, bare))
+    assert "Location: Helsinki, Uusimaa, Finland" in text
+    assert "3 Dec 2026, 09:14 (UTC)" in text
+    assert f"/app/{account.id}/leads/{lead['id']}" in text
+
+
+def test_the_services_container_serves_as_well_as_the_settings(
+    start_smtp: StartSmtp, settings: Settings, event: tuple[Account, dict[str, Any]]
+) -> None:
+    server = start_smtp("none")
+    services = build_services(server.settings(settings, run_jobs_in_process=False))
+    try:
+        send_alert(services, {"to": "sales@example.com"}, event[1])
+    finally:
+        services.queue.close()
+        services.db.dispose()
+    assert [got.rcpt_tos for got in server.received] == [["sales@example.com"]]
+
+
+def test_a_test_event_without_a_lead_still_makes_a_sensible_mail(
+    start_smtp: StartSmtp, settings: Settings, event: tuple[Account, dict[str, Any]]
+) -> None:
+    _, payload = event
+    empty = payload | {
+        "type": "test",
+        "data": {"account": payload["data"]["account"], "lead": None, "visit": None},
+    }
+    message = _sent(start_smtp, settings, empty)
+    assert message["Subject"] == "Test alert: A company"
+    text, html = parts(message)
+    assert "This event carries no lead (the account has no visits yet)." in text
+    assert "Open the dashboard" in html
+    assert "Pages seen" not in text

@@ -119,6 +119,8 @@ def test_digests_add_errors(
     line = _error(run(database_url, "digests", "add", "--user", stranger, "--account", account_id))
     assert f"{stranger} is not a member of account {account_id}" in line
     assert "does not exist" in _error(run(database_url, "digests", "remove", "4242"))
+    nowhere = run(database_url, "digests", "add", "--user", email, "--account", "4242")
+    assert "4242" in _error(nowhere)
     assert run(database_url, *add[:-1], "x").exit_code == 2  # --account x: usage error
 
 

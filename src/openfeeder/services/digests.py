@@ -100,6 +100,7 @@ def subscribe(
     """Subscribe the user with ``email`` to a digest of one of the account's feeds."""
     chosen = cadence_of(cadence)
     user = admin.get_user(db, email)
+    admin.get_account(db, account_id)  # NotFound for an account that does not exist
     try:
         account = access.account_for(db, user, str(account_id))
     except (Forbidden, NotFound):

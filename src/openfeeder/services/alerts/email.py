@@ -62,7 +62,8 @@ def recipients(endpoint_config: Mapping[str, Any]) -> list[str]:
 
 def alert_mail(settings: Settings, to: list[str], event: Mapping[str, Any]) -> Mail:
     data = _mapping(event.get("data"))
-    lead = _mapping(data.get("lead"))
+    lead, lead_included = _resource(data.get("lead"))
+    visit, _ = _resource(data.get("visit"))
     attributes = _mapping(lead.get("attributes"))
     account = _mapping(data.get("account"))
     account_attributes = _mapping(account.get("attributes")) or account
@@ -76,11 +77,12 @@ def alert_mail(settings: Settings, to: list[str], event: Mapping[str, Any]) -> M
         "lead": {
             "name": name,
             "quality": _quality(attributes.get("quality")),
-            "location": _place(_location(data, lead)),
+            "location": _place(_location(data, lead, lead_included)),
             "website": link(attributes.get("website_url")),
             "url": _lead_url(settings, account, lead, attributes),
+            "known": bool(lead),  # a test event of an account without visits has none
         },
-        "visit": _visit(_mapping(_mapping(data.get("visit")).get("attributes")), zone),
+        "visit": _visit(_mapping(visit.get("attributes")), zone),
     }
     text, html = render("alert", **values)
     return Mail(to=to, subject=f"{headline}: {name}", text=text, html=html)
@@ -88,6 +90,17 @@ def alert_mail(settings: Settings, to: list[str], event: Mapping[str, Any]) -> M
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def _resource(value: object) -> tuple[Mapping[str, Any], list[Any]]:
+    """A resource and the resources included with it, from a JSON:API document
+    (``{"data": resource, "included": [...]}``, as the API serves a lead) or a bare resource."""
+    item = _mapping(value)
+    inner = item.get("data")
+    if isinstance(inner, Mapping):
+        included = item.get("included")
+        return inner, included if isinstance(included, list) else []
+    return item, []
 
 
 def _zone(name: object) -> ZoneInfo:
@@ -102,19 +115,18 @@ def _quality(value: object) -> int | None:
     return value if ok else None  # type: ignore[return-value]
 
 
-def _location(data: Mapping[str, Any], lead: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The lead's location: a ``location`` resource beside the lead, or the one its
-    relationship names among ``included`` resources (as the API's documents carry it)."""
-    beside = _mapping(data.get("location"))
-    if beside:
-        return _mapping(beside.get("attributes")) or beside
+def _location(
+    data: Mapping[str, Any], lead: Mapping[str, Any], included: list[Any]
+) -> Mapping[str, Any]:
+    """The lead's location: the one its relationship names among the resources included with
+    it (as the API's lead document carries it), or a ``location`` beside the lead."""
     wanted = _mapping(_mapping(_mapping(lead.get("relationships")).get("location")).get("data"))
-    included = data.get("included") or lead.get("included") or []
-    for resource in included if isinstance(included, list) else []:
+    for resource in included:
         item = _mapping(resource)
         if item.get("type") == "locations" and item.get("id") == wanted.get("id"):
             return _mapping(item.get("attributes"))
-    return {}
+    beside = _mapping(data.get("location"))
+    return _mapping(beside.get("attributes")) or beside
 
 
 def _place(location: Mapping[str, Any]) -> str:
