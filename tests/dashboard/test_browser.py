@@ -100,6 +100,7 @@ def _csv_matches_api(tab: Tab, api: httpx.Client, account: Account, feed: str) -
     end = tab.page.input_value("form.range input[name=end]")
     with tab.page.expect_download() as download:
         tab.page.click("text=Download CSV")
+    assert download.value.suggested_filename.endswith(".csv")
     text = Path(download.value.path()).read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
     from_csv = sorted((r["lead_id"], r["company"], int(r["visits"]), r["tags"]) for r in rows)
@@ -159,6 +160,12 @@ def test_the_whole_flow_in_a_real_browser(
         page.wait_for_url("**range=today**")
         assert page.locator(".presets [aria-current=true]").inner_text() == "Today"
         assert [page.locator("table.leads tbody tr a").inner_text()] == [evil.name]
+        page.click("table.leads tbody tr a")  # its javascript: logo and website are no links
+        page.wait_for_url("**/leads/**")
+        assert page.locator("h1").inner_text() == evil.name
+        assert page.locator("[href^='javascript:' i], [src^='javascript:' i]").count() == 0
+        assert "evil.example" in page.locator(".lead-head").inner_text()
+        page.go_back()
         page.click(".presets >> text=Last 30 days")
         page.wait_for_url("**range=30d**")
         page.fill("#q", normal[0].name)
