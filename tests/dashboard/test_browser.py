@@ -25,8 +25,9 @@ from openfeeder.services.visits import record_visits, route_step
 from openfeeder.store.companies import upsert_companies
 from openfeeder.store.db import Database
 from tests.dashboard.conftest import PASSWORD, give_password
+from tests.support.browser import serve_dashboard
 from tests.support.clients import auth
-from tests.support.dashboard import Tab, dashboard_server, new_tab, payload
+from tests.support.dashboard import Tab, new_tab, payload
 from tests.support.factories import HELSINKI, Builder
 
 MATCHED = {"match_source": "company_range", "match_reason": "in the company's imported range"}
@@ -130,7 +131,8 @@ def test_the_whole_flow_in_a_real_browser(
     evil = _linked_lead(builder, account)
     give_password(db, member)
 
-    with dashboard_server(database_url, tmp_path) as server:
+    server = serve_dashboard(database_url, tmp_path)
+    try:
         api = httpx.Client(base_url=server.url, headers=auth(member.token), timeout=10.0)
         tab = new_tab(chromium, server.url)
         page = tab.page
@@ -235,6 +237,8 @@ def test_the_whole_flow_in_a_real_browser(
         assert not tab.script_ran()
         page.context.close()
         api.close()
+    finally:
+        server.stop()
     assert tab.errors == []
     assert tab.csp == []
     assert tab.dialogs == []
