@@ -12,7 +12,8 @@ from openfeeder.domain import ids
 from openfeeder.services import feeds, traffic
 from openfeeder.store.db import Database
 from tests.dashboard.conftest import PASSWORD, give_password
-from tests.support.dashboard import BLOCKING, SIZES, dashboard_server, describe, new_tab
+from tests.support.browser import serve_dashboard
+from tests.support.dashboard import BLOCKING, SIZES, describe, new_tab
 from tests.support.factories import HELSINKI, Builder, Member
 
 
@@ -50,7 +51,8 @@ def test_no_serious_or_critical_violation_on_any_main_page(
         "not-found": f"/app/{account.id}/leads/no-such-lead",
     }
     blocking: list[str] = []
-    with dashboard_server(database_url, tmp_path) as server:
+    server = serve_dashboard(database_url, tmp_path)
+    try:
         tab = new_tab(chromium, server.url)
         for name, path in pages.items():
             if name == "feed":  # the first page behind sign-in
@@ -68,6 +70,8 @@ def test_no_serious_or_critical_violation_on_any_main_page(
                     if violation["impact"] in BLOCKING:
                         blocking.append(line)
         tab.page.context.close()
+    finally:
+        server.stop()
     assert tab.errors == []
     assert tab.csp == []
     assert blocking == []

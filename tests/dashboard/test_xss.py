@@ -26,9 +26,9 @@ from openfeeder.identify.companies import import_companies
 from openfeeder.pipeline import make_pipeline
 from openfeeder.store.db import Database
 from tests.dashboard.conftest import PASSWORD, give_password
-from tests.support.browser import DESKTOP_UA
+from tests.support.browser import DESKTOP_UA, serve_dashboard
 from tests.support.clients import auth
-from tests.support.dashboard import Tab, dashboard_server, new_tab, payload, payload_parts
+from tests.support.dashboard import Tab, new_tab, payload, payload_parts
 from tests.support.factories import Builder, Member
 from tests.support.tracking import encode, event
 
@@ -146,7 +146,8 @@ def test_hostile_tracker_hits_company_notes_and_tags_run_no_script(
     give_password(db, member)
     _company(tmp_path, db)
     env = {"OPENFEEDER_TRUSTED_PROXIES": "127.0.0.1/32"}
-    with dashboard_server(database_url, tmp_path, **env) as server:
+    server = serve_dashboard(database_url, tmp_path, **env)
+    try:
         _send(server.url, account)
         pipeline = make_pipeline(settings.model_copy(update={"reverse_dns": False}), db)
         try:
@@ -178,6 +179,8 @@ def test_hostile_tracker_hits_company_notes_and_tags_run_no_script(
         _no_script_ran(tab)
         tab.page.context.close()
         api.close()
+    finally:
+        server.stop()
 
     for field, text in SHOWN.items():
         assert text in lead_text, f"the {field} is not shown literally on the lead page"

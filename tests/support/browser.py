@@ -39,9 +39,10 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
-def serve_dashboard(database_url: str, tmp_path: Path) -> ServeProcess:
+def serve_dashboard(database_url: str, tmp_path: Path, **env: str) -> ServeProcess:
     """``openfeeder serve`` on the test's store for a dashboard browser test, started: its
-    public URL is its own, and it runs no jobs, no pipeline and no reverse DNS."""
+    public URL is its own, and it runs no jobs, no pipeline and no reverse DNS; ``env`` adds
+    or changes settings (``OPENFEEDER_TRUSTED_PROXIES=...``)."""
     server = ServeProcess(
         {
             "OPENFEEDER_DATABASE_URL": database_url,
@@ -49,7 +50,8 @@ def serve_dashboard(database_url: str, tmp_path: Path) -> ServeProcess:
             "OPENFEEDER_REVERSE_DNS": "false",
             "OPENFEEDER_RUN_JOBS_IN_PROCESS": "false",
             "OPENFEEDER_PIPELINE_IN_PROCESS": "false",
-        },
+        }
+        | env,
         tmp_path / "serve.log",
     )
     server.env["OPENFEEDER_PUBLIC_URL"] = server.url

@@ -1,7 +1,8 @@
-"""The dashboard in a real browser, for its browser tests: ``openfeeder serve`` on a test's
-store, a page that watches for script errors and Content-Security-Policy reports, signing in
-through the form, screenshots at a desktop and a phone width (each checked for horizontal
-scrolling) and axe-core's accessibility rules run in the page.
+"""The dashboard in a real browser, for its browser tests (``serve_dashboard`` in
+``tests/support/browser.py`` starts the server): a page that watches for script errors,
+Content-Security-Policy reports and dialogs, signing in through the form, screenshots at a
+desktop and a phone width (each checked for horizontal scrolling), axe-core's accessibility
+rules run in the page, and the hostile text the XSS tests send.
 
 Screenshots go to ``test-artifacts/dashboard/`` (or ``$OPENFEEDER_TEST_ARTIFACTS/dashboard``).
 axe-core is vendored in ``tests/support/vendor/axe-core/`` (its README says which version)."""
@@ -9,13 +10,11 @@ axe-core is vendored in ``tests/support/vendor/axe-core/`` (its README says whic
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.servers import ServeProcess
+from tests.support.browser import watch
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("OPENFEEDER_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "dashboard"
@@ -41,29 +40,6 @@ def payload(field: str) -> str:
     return "".join(payload_parts(field))
 
 
-@contextmanager
-def dashboard_server(database_url: str, tmp_path: Path, **env: str) -> Iterator[ServeProcess]:
-    """``openfeeder serve`` on the test's store, its public URL its own, no pipeline or jobs
-    running unless ``env`` says so; stopped at the end."""
-    server = ServeProcess(
-        {
-            "OPENFEEDER_DATABASE_URL": database_url,
-            "OPENFEEDER_DATA_DIR": str(tmp_path / "data"),
-            "OPENFEEDER_REVERSE_DNS": "false",  # no name server is asked about test addresses
-            "OPENFEEDER_RUN_JOBS_IN_PROCESS": "false",
-            "OPENFEEDER_PIPELINE_IN_PROCESS": "false",
-        }
-        | env,
-        tmp_path / "serve.log",
-    )
-    server.env.setdefault("OPENFEEDER_PUBLIC_URL", server.url)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @dataclass
 class Tab:
     """A page of a fresh browser context on ``base`` (the server's URL), recording what went
@@ -76,15 +52,7 @@ class Tab:
     dialogs: list[str] = field(default_factory=list)
 
     def watch(self) -> Tab:
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on(
-            "console",
-            lambda message: (
-                self.csp.append(message.text)
-                if "Content-Security-Policy" in message.text or "Refused" in message.text
-                else None
-            ),
-        )
+        self.csp, self.errors = watch(self.page)
 
         def dismiss(dialog: Any) -> None:
             self.dialogs.append(dialog.message)
