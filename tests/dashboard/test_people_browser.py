@@ -15,7 +15,7 @@ from tests.dashboard.conftest import PASSWORD, give_password
 from tests.dashboard.test_browser import ARTIFACTS, SIZES
 from tests.support.browser import launch_chromium
 from tests.support.factories import Builder, Member
-from tests.support.servers import ServeProcess
+from tests.support.servers import dashboard_server
 
 INVITEE = "colleague@example.com"
 INVITEE_PASSWORD = "the colleague's long password"
@@ -54,18 +54,7 @@ def test_an_admin_invites_a_colleague_who_signs_up_and_sees_the_leads(
     companies = builder.companies(5, domain="leads.example", industry="Software")
     builder.visits(account, companies, first=datetime.now(UTC).date() - timedelta(days=5), days=5)
     give_password(db, member)
-    server = ServeProcess(
-        {
-            "OPENFEEDER_DATABASE_URL": database_url,
-            "OPENFEEDER_DATA_DIR": str(tmp_path / "data"),
-            "OPENFEEDER_REVERSE_DNS": "false",
-            "OPENFEEDER_RUN_JOBS_IN_PROCESS": "false",
-            "OPENFEEDER_PIPELINE_IN_PROCESS": "false",
-        },
-        tmp_path / "serve.log",
-    )
-    server.env["OPENFEEDER_PUBLIC_URL"] = server.url
-    server.start()
+    server = dashboard_server(database_url, tmp_path)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     try:
@@ -111,7 +100,7 @@ def test_an_admin_invites_a_colleague_who_signs_up_and_sees_the_leads(
             assert "used already" in theirs.locator("main").inner_text()
             colleague.close()
 
-            page.reload()
+            page.goto(f"{server.url}/app/{account.id}/settings/members")  # not a re-POST
             assert "Colleague <b>Person</b>" in page.locator("table.people").inner_text()
             assert "No pending invitations." in page.locator("main").inner_text()
             _shoot(page, "members")

@@ -95,7 +95,9 @@ class ServeProcess:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> ServeProcess:
+    def start(self, timeout: float = 30.0) -> ServeProcess:
+        """Starts the process and, for ``serve``, waits up to ``timeout`` seconds for it to
+        answer."""
         program = Path(sys.executable).with_name("openfeeder")
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -104,7 +106,7 @@ class ServeProcess:
         if self.command != "serve":
             return self  # a worker serves nothing to wait for
         try:
-            wait_until_up(self.url + "/openapi.json", process=self.process)
+            wait_until_up(self.url + "/openapi.json", timeout, process=self.process)
         except (RuntimeError, TimeoutError) as error:
             self.stop()
             tail = self.log.read_text(errors="replace")[-3000:]
@@ -124,3 +126,22 @@ class ServeProcess:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def dashboard_server(database_url: str, tmp_path: Path) -> ServeProcess:
+    """``openfeeder serve`` on the test's store for browser tests of the dashboard, started:
+    no reverse DNS, jobs and pipeline left to the test, its public URL its own address."""
+    server = ServeProcess(
+        {
+            "OPENFEEDER_DATABASE_URL": database_url,
+            "OPENFEEDER_DATA_DIR": str(tmp_path / "data"),
+            "OPENFEEDER_REVERSE_DNS": "false",
+            "OPENFEEDER_RUN_JOBS_IN_PROCESS": "false",
+            "OPENFEEDER_PIPELINE_IN_PROCESS": "false",
+        },
+        tmp_path / "serve.log",
+    )
+    server.env["OPENFEEDER_PUBLIC_URL"] = server.url
+    # A liveness bound, not a speed check: on a loaded shared machine the first start
+    # (imports, migrations) has taken over 30 s.
+    return server.start(timeout=120.0)
