@@ -95,9 +95,10 @@ class ServeProcess:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> ServeProcess:
+    def start(self, timeout: float = 120.0) -> ServeProcess:
         """Starts the process and, for ``serve``, waits up to ``timeout`` seconds for it to
-        answer."""
+        answer: a liveness bound, not a speed check (on a loaded shared machine the first
+        start, imports and migrations, has taken over 30 s)."""
         program = Path(sys.executable).with_name("openfeeder")
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -142,6 +143,4 @@ def dashboard_server(database_url: str, tmp_path: Path) -> ServeProcess:
         tmp_path / "serve.log",
     )
     server.env["OPENFEEDER_PUBLIC_URL"] = server.url
-    # A liveness bound, not a speed check: on a loaded shared machine the first start
-    # (imports, migrations) has taken over 30 s.
-    return server.start(timeout=120.0)
+    return server.start()
