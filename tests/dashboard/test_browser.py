@@ -19,7 +19,7 @@ from openfeeder.store.db import Database
 from tests.dashboard.conftest import PASSWORD, give_password
 from tests.support.browser import launch_chromium
 from tests.support.factories import HELSINKI, Builder, Member
-from tests.support.servers import dashboard_server
+from tests.support.servers import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("OPENFEEDER_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "dashboard"
@@ -81,7 +81,18 @@ def test_signing_in_working_leads_and_hostile_text_in_a_real_browser(
     builder.visits(account, normal, first=datetime.now(UTC).date() - timedelta(days=20), days=20)
     _hostile_lead(builder, account)
     give_password(db, member)
-    server = dashboard_server(database_url, tmp_path)
+    server = ServeProcess(
+        {
+            "OPENFEEDER_DATABASE_URL": database_url,
+            "OPENFEEDER_DATA_DIR": str(tmp_path / "data"),
+            "OPENFEEDER_REVERSE_DNS": "false",
+            "OPENFEEDER_RUN_JOBS_IN_PROCESS": "false",
+            "OPENFEEDER_PIPELINE_IN_PROCESS": "false",
+        },
+        tmp_path / "serve.log",
+    )
+    server.env["OPENFEEDER_PUBLIC_URL"] = server.url
+    server.start()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     violations: list[str] = []
     errors: list[str] = []

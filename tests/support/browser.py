@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.servers import IN_CI
+from tests.support.servers import IN_CI, ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,3 +37,37 @@ def launch_chromium(playwright: Any) -> Any:
             pytest.fail(f"{message}; CI requires it")
         pytest.skip(message)
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def serve_dashboard(database_url: str, tmp_path: Path) -> ServeProcess:
+    """``openfeeder serve`` on the test's store for a dashboard browser test, started: its
+    public URL is its own, and it runs no jobs, no pipeline and no reverse DNS."""
+    server = ServeProcess(
+        {
+            "OPENFEEDER_DATABASE_URL": database_url,
+            "OPENFEEDER_DATA_DIR": str(tmp_path / "data"),
+            "OPENFEEDER_REVERSE_DNS": "false",
+            "OPENFEEDER_RUN_JOBS_IN_PROCESS": "false",
+            "OPENFEEDER_PIPELINE_IN_PROCESS": "false",
+        },
+        tmp_path / "serve.log",
+    )
+    server.env["OPENFEEDER_PUBLIC_URL"] = server.url
+    return server.start()
+
+
+def watch(page: Any) -> tuple[list[str], list[str]]:
+    """Lists that fill as the page runs: its Content-Security-Policy violations (console
+    lines about the policy) and its script errors."""
+    violations: list[str] = []
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda m: (
+            violations.append(m.text)
+            if "Content-Security-Policy" in m.text or "Refused" in m.text
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return violations, errors

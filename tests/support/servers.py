@@ -127,20 +127,3 @@ class ServeProcess:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-def dashboard_server(database_url: str, tmp_path: Path) -> ServeProcess:
-    """``openfeeder serve`` on the test's store for browser tests of the dashboard, started:
-    no reverse DNS, jobs and pipeline left to the test, its public URL its own address."""
-    server = ServeProcess(
-        {
-            "OPENFEEDER_DATABASE_URL": database_url,
-            "OPENFEEDER_DATA_DIR": str(tmp_path / "data"),
-            "OPENFEEDER_REVERSE_DNS": "false",
-            "OPENFEEDER_RUN_JOBS_IN_PROCESS": "false",
-            "OPENFEEDER_PIPELINE_IN_PROCESS": "false",
-        },
-        tmp_path / "serve.log",
-    )
-    server.env["OPENFEEDER_PUBLIC_URL"] = server.url
-    return server.start()
