@@ -343,3 +343,16 @@ def test_sessions_are_listed_and_ended_one_or_all_others(
         303,
     ]
     assert signed_in.get("/app/me").status_code == 200
+
+
+def test_an_admin_who_makes_themselves_a_member_lands_on_the_leads_and_loses_settings(
+    signed_in: TestClient, db: Database, builder: Builder, member: Member, account: Account
+) -> None:
+    _add(db, builder, account, "admin")
+    path = f"/app/{account.id}/settings/members"
+    answer = _post(signed_in, f"{path}/{member.user.id}/role", path, role="member")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/app/{account.id}/leads"
+    assert _role(db, account, member.user.id) == "member"
+    assert signed_in.get(path).status_code == 403
+    assert signed_in.get(f"/app/{account.id}/leads").status_code == 200

@@ -106,7 +106,10 @@ class ServeProcess:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> ServeProcess:
+    def start(self, timeout: float = 120.0) -> ServeProcess:
+        """Starts the process and, for ``serve``, waits up to ``timeout`` seconds for it to
+        answer: a liveness bound, not a speed check (on a loaded shared machine the first
+        start, imports and migrations, has taken over 30 s)."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(self.program), self.command],
@@ -118,7 +121,7 @@ class ServeProcess:
         if self.command != "serve":
             return self  # a worker serves nothing to wait for
         try:
-            wait_until_up(self.url + "/openapi.json", process=self.process)
+            wait_until_up(self.url + "/openapi.json", timeout, process=self.process)
         except (RuntimeError, TimeoutError) as error:
             self.stop()
             tail = self.log.read_text(errors="replace")[-3000:]

@@ -84,13 +84,14 @@ def invite(ctx: WebContext, account_id: str) -> Response:
 
 def set_role(ctx: WebContext, account_id: str, user_id: str) -> Response:
     account = _admin_account(ctx, account_id)
+    number, role = _number(user_id, "member"), ctx.form.get("role", "")
     try:
-        members.set_role(
-            ctx.services.db, account, _number(user_id, "member"), ctx.form.get("role", "")
-        )
+        members.set_role(ctx.services.db, account, number, role)
     except (BadRequest, Conflict) as error:
         return members_page(ctx, account_id, error.status, error.detail)
-    return _back(f"/app/{account.id}/settings/members")
+    # An admin who made themselves a member no longer sees this page.
+    demoted_self = number == ctx.user.id and role != "admin"
+    return _back(f"/app/{account.id}/" + ("leads" if demoted_self else "settings/members"))
 
 
 def remove_member(ctx: WebContext, account_id: str, user_id: str) -> Response:
