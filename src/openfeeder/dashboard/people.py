@@ -46,6 +46,7 @@ def members_page(
     status: int = 200,
     error: str | None = None,
     invited: members.Invited | None = None,
+    emailed: str | None = None,
 ) -> Response:
     account = _admin_account(ctx, account_id)
     db, clock = ctx.services.db, ctx.services.clock
@@ -58,6 +59,7 @@ def members_page(
         invitations=members.pending_invitations(db, clock, account),
         roles=members.ROLES,
         invited=invited,
+        emailed=emailed,
         error=error,
         email=ctx.form.get("email", "")[:320] if error else "",
     )
@@ -79,7 +81,8 @@ def invite(ctx: WebContext, account_id: str) -> Response:
         )
     except (BadRequest, Conflict) as error:
         return members_page(ctx, account_id, error.status, error.detail)
-    return members_page(ctx, account_id, invited=invited)
+    emailed = members.email_invitation(services.settings, invited, account, ctx.user)
+    return members_page(ctx, account_id, invited=invited, emailed=emailed)
 
 
 def set_role(ctx: WebContext, account_id: str, user_id: str) -> Response:

@@ -15,12 +15,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from openfeeder.config import Settings
 from openfeeder.domain.clock import Clock
 from openfeeder.domain.errors import BadRequest, Conflict, Gone, NotFound
 from openfeeder.domain.ids import hash_token, new_api_token
 from openfeeder.domain.models import Account, User, WebSession
 from openfeeder.ratelimit import Limit, RateLimiter
-from openfeeder.services import admin, signin
+from openfeeder.services import admin, mail_messages, signin
+from openfeeder.services.mailer import MailError, make_mailer
 from openfeeder.store import accounts as account_store
 from openfeeder.store import members as store
 from openfeeder.store import web as web_store
@@ -90,6 +92,21 @@ def remove_member(db: Database, account: Account, user_id: int) -> None:
 
 
 # ── invitations ──
+
+
+def email_invitation(settings: Settings, invited: Invited, account: Account, inviter: User) -> str:
+    """Email the invitation's link to the invitee when SMTP is set up (docs/email.md); what
+    happened, in a sentence for the admin. The page shows the link either way."""
+    to = invited.invitation.email
+    if not settings.smtp_host:
+        return "Email is not set up on this server (OPENFEEDER_SMTP_HOST): send the link yourself."
+    try:
+        mail_messages.send_invitation(
+            make_mailer(settings), to, account.name, inviter.name or inviter.email, invited.link
+        )
+    except MailError as error:
+        return f"The email to {to} could not be sent ({error.detail}): send the link yourself."
+    return f"The invitation was emailed to {to}."
 
 
 def invitation_link(base_url: str, token: str) -> str:
