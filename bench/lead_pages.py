@@ -283,18 +283,21 @@ def run(backend: str, database_url: str, args: argparse.Namespace) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def store_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of the store ``build`` makes, and of the backends to measure on."""
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--visits", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30, help="the interval, all visits in it")
-    parser.add_argument("--page-size", type=int, default=100)
-    parser.add_argument("--deep-page", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=101, help="timed runs of the walk")
-    parser.add_argument("--baseline-repeat", type=int, default=7, help="timed baseline runs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="also measure on PostgreSQL")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+
+
+def each_backend(
+    parser: argparse.ArgumentParser, name: str, run: Callable[[str, str, argparse.Namespace], None]
+) -> None:
+    """Parse the arguments and ``run(backend, database_url, args)`` on a scratch SQLite file
+    and, with ``--postgres``, on a scratch PostgreSQL database called after ``name``."""
     args = parser.parse_args()
     if args.visits < args.leads:
         parser.error("--visits must be at least --leads (every lead has a visit)")
@@ -303,14 +306,24 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="openfeeder-bench-") as tmp:
         if not args.no_sqlite:
-            run("sqlite", f"sqlite:///{Path(tmp) / 'leads.db'}", args)
+            run("sqlite", f"sqlite:///{Path(tmp) / f'{name}.db'}", args)
         if args.postgres:
-            scratch = "openfeeder_bench_lead_pages"
+            scratch = f"openfeeder_bench_{name}"
             url = postgres_database(args.postgres, scratch, create=True)
             try:
                 run("postgresql", url, args)
             finally:
                 postgres_database(args.postgres, scratch, create=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    store_arguments(parser)
+    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--deep-page", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=101, help="timed runs of the walk")
+    parser.add_argument("--baseline-repeat", type=int, default=7, help="timed baseline runs")
+    each_backend(parser, "lead_pages", run)
 
 
 if __name__ == "__main__":

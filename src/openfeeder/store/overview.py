@@ -1,10 +1,11 @@
 """The account overview's queries: per-day totals, lead counts and the top pages, sources,
 industries and countries of a period.
 
-Everything is read from the per-day statistics and the visits of the period alone, each
-through an index that starts with the account and the day (``lead_day_stats`` and ``visits``
-on ``(account_id, day|date)``): the cost follows the period's activity, not the store's size.
-Days are the account's local days, as the recording path stored them.
+Everything is read from the period's rows alone: per-day statistics and visits through their
+``(account_id, day|date)`` indexes, pageviews through ``visit_pages``' ``(lead_pk, date)``
+index for each of the account's leads. The cost follows the period's activity (and the
+account's lead count), not the store's size; nothing is precomputed. Days are the account's
+local days, as the recording path stored them.
 """
 
 from __future__ import annotations
@@ -89,11 +90,13 @@ def _ranked(
 def top_pages(
     conn: sa.Connection, account_id: int, first: date, last: date, limit: int
 ) -> list[Ranked]:
-    """Page URLs by pageviews in [first, last]."""
-    v, p = t.visits, t.visit_pages
-    base = sa.select().select_from(v.join(p, p.c.visit_id == v.c.id))
-    base = base.where(v.c.account_id == account_id, v.c.date.between(first, last))
-    return _ranked(conn, base, p.c.page_url, None, limit)
+    """Page URLs by pageviews in [first, last]. Read from ``visit_pages`` alone, on its
+    ``(lead_pk, date)`` index for each of the account's leads: the wide visit rows are not
+    read."""
+    p = t.visit_pages
+    mine = sa.select(t.leads.c.pk).where(t.leads.c.account_id == account_id)
+    base = sa.select().where(p.c.lead_pk.in_(mine), p.c.date.between(first, last))
+    return _ranked(conn, base.select_from(p), p.c.page_url, None, limit)
 
 
 def top_sources(
