@@ -70,6 +70,34 @@ def add_pages_and_sources(db: Any, seed: int) -> None:
     print(f"  {len(pages):,} pageviews and the sources added: {took:.0f} s")
 
 
+def part_times(db: Any, account_id: int, period: Any) -> dict[str, float]:
+    """How long each of the overview's store queries takes, once, for the period."""
+    from openfeeder.store import overview as store
+
+    before = period.previous()
+    calls = {
+        "days (both periods)": lambda c: store.days(c, account_id, before.first, period.last),
+        "lead_counts": lambda c: store.lead_counts(c, account_id, period.first, period.last),
+        "lead_counts (prev)": lambda c: store.lead_counts(c, account_id, before.first, before.last),
+        **{
+            name: (lambda c, top=top: top(c, account_id, period.first, period.last, 10))
+            for name, top in (
+                ("top_pages", store.top_pages),
+                ("top_sources", store.top_sources),
+                ("top_industries", store.top_industries),
+                ("top_countries", store.top_countries),
+            )
+        },
+    }
+    out = {}
+    with db.read() as conn:
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call(conn)
+            out[name] = (time.perf_counter() - started) * 1000
+    return out
+
+
 def timed(call: Any, repeat: int) -> tuple[float, float]:
     samples = []
     for _ in range(repeat):
@@ -98,6 +126,7 @@ def run(backend: str, database_url: str, args: argparse.Namespace) -> None:
         assert figures["leads"] == args.leads, figures
         assert figures["visits"] == args.visits, figures
         assert page.total == min(args.leads, leads.LEAD_CAP)
+        parts = part_times(db, account.id, period)
         ours = timed(lambda: overview(db, account, period), args.repeat)
         ceiling = timed(
             lambda: leads.list_leads(db, account, feed, period.first, period.last, 1, 100),
@@ -111,7 +140,9 @@ def run(backend: str, database_url: str, args: argparse.Namespace) -> None:
         f"{'':<24} {'p50':>9} {'p99':>9}\n"
         f"{'overview (30 days)':<24} {ours[0]:>7.0f}ms {ours[1]:>7.0f}ms\n"
         f"{'lead list, page 1':<24} {ceiling[0]:>7.0f}ms {ceiling[1]:>7.0f}ms\n"
-        f"overview / lead list (p50): {ours[0] / ceiling[0]:.2f}"
+        f"overview / lead list (p50): {ours[0] / ceiling[0]:.2f}\n"
+        "the overview's queries, once each (the figures' two periods: days and lead_counts):\n"
+        + "\n".join(f"  {name:<22} {ms:>7.0f}ms" for name, ms in parts.items())
     )
 
 
