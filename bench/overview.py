@@ -77,17 +77,10 @@ def part_times(db: Any, account_id: int, period: Any) -> dict[str, float]:
     before = period.previous()
     calls = {
         "days (both periods)": lambda c: store.days(c, account_id, before.first, period.last),
-        "lead_counts": lambda c: store.lead_counts(c, account_id, period.first, period.last),
-        "lead_counts (prev)": lambda c: store.lead_counts(c, account_id, before.first, before.last),
-        **{
-            name: (lambda c, top=top: top(c, account_id, period.first, period.last, 10))
-            for name, top in (
-                ("top_pages", store.top_pages),
-                ("top_sources", store.top_sources),
-                ("top_industries", store.top_industries),
-                ("top_countries", store.top_countries),
-            )
-        },
+        "lead_groups": lambda c: store.lead_groups(c, account_id, period.first, period.last),
+        "lead_groups (prev)": lambda c: store.lead_groups(c, account_id, before.first, before.last),
+        "top_pages": lambda c: store.top_pages(c, account_id, period.first, period.last, 10),
+        "top_sources": lambda c: store.top_sources(c, account_id, period.first, period.last, 10),
     }
     out = {}
     with db.read() as conn:
@@ -141,7 +134,7 @@ def run(backend: str, database_url: str, args: argparse.Namespace) -> None:
         f"{'overview (30 days)':<24} {ours[0]:>7.0f}ms {ours[1]:>7.0f}ms\n"
         f"{'lead list, page 1':<24} {ceiling[0]:>7.0f}ms {ceiling[1]:>7.0f}ms\n"
         f"overview / lead list (p50): {ours[0] / ceiling[0]:.2f}\n"
-        "the overview's queries, once each (the figures' two periods: days and lead_counts):\n"
+        "the overview's queries, once each (lead_groups: lead figures, industries, countries):\n"
         + "\n".join(f"  {name:<22} {ms:>7.0f}ms" for name, ms in parts.items())
     )
 

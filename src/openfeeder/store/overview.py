@@ -59,16 +59,34 @@ def _period_leads(account_id: int, first: date, last: date) -> sa.Subquery:
     )
 
 
-def lead_counts(conn: sa.Connection, account_id: int, first: date, last: date) -> tuple[int, int]:
-    """How many leads had a visit in [first, last], and how many of them had their first
-    visit ever in it (new leads)."""
+@dataclass(frozen=True)
+class LeadGroup:
+    """The period's leads of one industry and country, new (first visit ever in the period)
+    or not: one scan of the period's leads answers the lead counts and both top lists."""
+
+    industry: str | None
+    country: str | None
+    country_code: str | None
+    new: bool
+    leads: int
+
+
+def lead_groups(conn: sa.Connection, account_id: int, first: date, last: date) -> list[LeadGroup]:
+    """The leads with a visit in [first, last], counted by industry, country and newness."""
     active = _period_leads(account_id, first, last)
-    new = sa.case((t.leads.c.first_visit_date >= first, 1), else_=0)
-    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(new), 0)).select_from(
-        active.join(t.leads, t.leads.c.pk == active.c.lead_pk)
+    co, loc, leads = t.companies, t.locations, t.leads
+    new = sa.case((leads.c.first_visit_date >= first, True), else_=False).label("new")
+    keys = (co.c.industry, loc.c.country, loc.c.country_code, new)
+    query = (
+        sa.select(*keys, sa.func.count())
+        .select_from(
+            active.join(leads, leads.c.pk == active.c.lead_pk)
+            .join(co, co.c.id == leads.c.company_id)
+            .join(loc, loc.c.id == leads.c.location_id)
+        )
+        .group_by(*keys)
     )
-    leads, new_leads = conn.execute(query).one()
-    return int(leads), int(new_leads)
+    return [LeadGroup(i, c, code, bool(n), int(k)) for i, c, code, n, k in conn.execute(query)]
 
 
 def _ranked(
@@ -106,30 +124,3 @@ def top_sources(
     v = t.visits
     base = sa.select().where(v.c.account_id == account_id, v.c.date.between(first, last))
     return _ranked(conn, base.select_from(v), v.c.source, v.c.medium, limit)
-
-
-def top_industries(
-    conn: sa.Connection, account_id: int, first: date, last: date, limit: int
-) -> list[Ranked]:
-    """Company industries by leads with a visit in [first, last]."""
-    co = t.companies
-    base = _period_leads_with(account_id, first, last, co, co.c.id == t.leads.c.company_id)
-    return _ranked(conn, base, co.c.industry, None, limit)
-
-
-def top_countries(
-    conn: sa.Connection, account_id: int, first: date, last: date, limit: int
-) -> list[Ranked]:
-    """Countries (name, code) by leads with a visit in [first, last]."""
-    loc = t.locations
-    base = _period_leads_with(account_id, first, last, loc, loc.c.id == t.leads.c.location_id)
-    return _ranked(conn, base, loc.c.country, loc.c.country_code, limit)
-
-
-def _period_leads_with(
-    account_id: int, first: date, last: date, table: sa.Table, on: sa.ColumnElement[bool]
-) -> sa.Select[Any]:
-    """The period's leads joined with ``table`` (by ``on``), one row per lead."""
-    active = _period_leads(account_id, first, last)
-    joined = active.join(t.leads, t.leads.c.pk == active.c.lead_pk).join(table, on)
-    return sa.select().select_from(joined)
