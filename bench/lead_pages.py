@@ -20,6 +20,11 @@ it.) PostgreSQL is vacuumed and analysed after the build, as autovacuum would so
     .venv/bin/python bench/lead_pages.py                    # SQLite
     .venv/bin/python bench/lead_pages.py --postgres postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/lead_pages.py --leads 10000 --visits 100000 --repeat 51
+    .venv/bin/python bench/lead_pages.py --hidden 100   # with 100 hidden companies
+
+With ``--hidden N`` the companies of N leads are hidden first (one company rule each, as the
+lead page's "Hide this company" makes them): both the walk and the baseline then leave them
+out, and the equality check covers that too.
 """
 
 from __future__ import annotations
@@ -248,6 +253,24 @@ def measure(db: Any, account: Any, args: argparse.Namespace) -> list[dict[str, A
     return results
 
 
+def hide(db: Any, account: Any, count: int) -> float:
+    """Hide the companies of the account's first ``count`` leads, one company rule each, as
+    the dashboard's "Hide this company" does; the median milliseconds one hide took."""
+    from openfeeder.services import traffic
+    from openfeeder.store import schema as t
+
+    leads = t.leads.c
+    with db.read() as conn:
+        query = sa.select(leads.company_id).where(leads.account_id == account.id)
+        companies = conn.execute(query.order_by(leads.pk).limit(count)).scalars().all()
+    ms = []
+    for company_id in companies:
+        started = time.perf_counter()
+        traffic.add_rule(db, account, "company", company_id)
+        ms.append((time.perf_counter() - started) * 1000)
+    return statistics.median(ms) if ms else 0.0
+
+
 def lead_days(db: Any, account: Any) -> int:
     from openfeeder.store import schema as t
 
@@ -262,6 +285,7 @@ def run(backend: str, database_url: str, args: argparse.Namespace) -> None:
     db, account = build(database_url, args)
     try:
         days = lead_days(db, account)
+        hiding = hide(db, account, args.hidden)
         results = measure(db, account, args)
     finally:
         db.dispose()
@@ -269,7 +293,8 @@ def run(backend: str, database_url: str, args: argparse.Namespace) -> None:
     print(
         f"\n{backend}: {args.leads:,} leads, {args.visits:,} visits, {days:,} lead-day rows; "
         f"interval {FIRST}..{last}; page size {args.page_size}; "
-        f"walk: {args.repeat} runs, baseline: {args.baseline_repeat} runs"
+        f"walk: {args.repeat} runs, baseline: {args.baseline_repeat} runs; "
+        f"{args.hidden} hidden companies (one hide: {hiding:.1f} ms p50)"
     )
     print(
         f"{'feed':<18} {'page':>4} {'total':>6} {'walk p50':>9} {'walk p99':>9} "
@@ -283,47 +308,55 @@ def run(backend: str, database_url: str, args: argparse.Namespace) -> None:
         )
 
 
-def store_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments of the store ``build`` makes, and of the backends to measure on."""
+def store_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the store ``build`` makes and of the backends it is made on."""
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--visits", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30, help="the interval, all visits in it")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--hidden", type=int, default=0, help="companies hidden (company rules) before timing"
+    )
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="also measure on PostgreSQL")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
 
 
-def each_backend(
-    parser: argparse.ArgumentParser, name: str, run: Callable[[str, str, argparse.Namespace], None]
-) -> None:
-    """Parse the arguments and ``run(backend, database_url, args)`` on a scratch SQLite file
-    and, with ``--postgres``, on a scratch PostgreSQL database called after ``name``."""
+def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
     args = parser.parse_args()
     if args.visits < args.leads:
         parser.error("--visits must be at least --leads (every lead has a visit)")
+    return args
 
+
+def on_each_backend(
+    args: argparse.Namespace, scratch: str, run: Callable[[str, str, Path], None]
+) -> None:
+    """``run(backend, database_url, scratch_dir)`` on a fresh SQLite file and, with
+    ``--postgres``, on a scratch PostgreSQL database named ``scratch``."""
     from export_memory import postgres_database  # the scratch database of the sibling bench
 
     with tempfile.TemporaryDirectory(prefix="openfeeder-bench-") as tmp:
         if not args.no_sqlite:
-            run("sqlite", f"sqlite:///{Path(tmp) / f'{name}.db'}", args)
+            run("sqlite", f"sqlite:///{Path(tmp) / 'leads.db'}", Path(tmp) / "sqlite")
         if args.postgres:
-            scratch = f"openfeeder_bench_{name}"
             url = postgres_database(args.postgres, scratch, create=True)
             try:
-                run("postgresql", url, args)
+                run("postgresql", url, Path(tmp) / "postgresql")
             finally:
                 postgres_database(args.postgres, scratch, create=False)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    store_arguments(parser)
+    store_options(parser)
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--deep-page", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=101, help="timed runs of the walk")
     parser.add_argument("--baseline-repeat", type=int, default=7, help="timed baseline runs")
-    each_backend(parser, "lead_pages", run)
+    args = parse(parser)
+    on_each_backend(
+        args, "openfeeder_bench_lead_pages", lambda backend, url, _dir: run(backend, url, args)
+    )
 
 
 if __name__ == "__main__":

@@ -32,9 +32,10 @@ from lead_pages import (
     FIRST,
     autovacuum,
     build,
-    each_backend,
+    on_each_backend,
+    parse,
     percentiles,
-    store_arguments,
+    store_options,
 )
 
 SOURCES = {"0123": ("google", "organic"), "45": ("google", "cpc"), "67": ("linkedin", "social")}
@@ -141,9 +142,12 @@ def run(backend: str, database_url: str, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    store_arguments(parser)
+    store_options(parser)
     parser.add_argument("--repeat", type=int, default=11, help="timed runs of each")
-    each_backend(parser, "overview", run)
+    args = parse(parser)
+    on_each_backend(
+        args, "openfeeder_bench_overview", lambda backend, url, _dir: run(backend, url, args)
+    )
 
 
 if __name__ == "__main__":
