@@ -4,6 +4,8 @@ countries — all on the account's local days."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -68,27 +70,49 @@ def overview(db: Database, account: Account, period: Period) -> Overview:
     before = period.previous()
     with db.read() as conn:
         days = store.days(conn, account.id, before.first, period.last)
-        leads = store.lead_counts(conn, account.id, period.first, period.last)
-        earlier = store.lead_counts(conn, account.id, before.first, before.last)
-        tops = [
-            top(conn, account.id, period.first, period.last, TOP)
-            for top in (
-                store.top_pages,
-                store.top_sources,
-                store.top_industries,
-                store.top_countries,
-            )
-        ]
+        groups = store.lead_groups(conn, account.id, period.first, period.last)
+        earlier = store.lead_groups(conn, account.id, before.first, before.last)
+        pages = store.top_pages(conn, account.id, period.first, period.last, TOP)
+        sources = store.top_sources(conn, account.id, period.first, period.last, TOP)
     now = [d for d in days if d.day >= period.first]
     then = [d for d in days if d.day < period.first]
     figures = [
-        Figure("leads", leads[0], earlier[0]),
-        Figure("new_leads", leads[1], earlier[1]),
+        Figure("leads", sum(g.leads for g in groups), sum(g.leads for g in earlier)),
+        Figure(
+            "new_leads",
+            sum(g.leads for g in groups if g.new),
+            sum(g.leads for g in earlier if g.new),
+        ),
         Figure("visits", sum(d.visits for d in now), sum(d.visits for d in then)),
         Figure("pageviews", sum(d.pageviews for d in now), sum(d.pageviews for d in then)),
     ]
     unit = series_unit(period)
-    return Overview(period, before, figures, unit, series(period, unit, now), *tops)
+    return Overview(
+        period,
+        before,
+        figures,
+        unit,
+        series(period, unit, now),
+        pages,
+        sources,
+        ranked((g.industry, None, g.leads) for g in groups),
+        ranked((g.country, g.country_code, g.leads) for g in groups),
+    )
+
+
+def ranked(counts: Iterable[tuple[str | None, str | None, int]]) -> list[Ranked]:
+    """The ``TOP`` (label, detail) pairs with the most in ``counts``, in the store's order
+    for top lists: most first, then by label (unknown last) and detail."""
+    totals: Counter[tuple[str | None, str | None]] = Counter()
+    for label, detail, count in counts:
+        totals[label, detail] += count
+
+    def order(item: tuple[tuple[str | None, str | None], int]) -> tuple[object, ...]:
+        (label, detail), count = item
+        return (-count, label is None, label or "", detail is None, detail or "")
+
+    top = sorted(totals.items(), key=order)[:TOP]
+    return [Ranked(label, detail, count) for (label, detail), count in top]
 
 
 def series_unit(period: Period) -> str:

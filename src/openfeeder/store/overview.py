@@ -1,10 +1,11 @@
 """The account overview's queries: per-day totals, lead counts and the top pages, sources,
 industries and countries of a period.
 
-Everything is read from the per-day statistics and the visits of the period alone, each
-through an index that starts with the account and the day (``lead_day_stats`` and ``visits``
-on ``(account_id, day|date)``): the cost follows the period's activity, not the store's size.
-Days are the account's local days, as the recording path stored them.
+Everything is read from the period's rows alone: per-day statistics and visits through their
+``(account_id, day|date)`` indexes, pageviews through ``visit_pages``' ``(lead_pk, date)``
+index for each of the account's leads. The cost follows the period's activity (and the
+account's lead count), not the store's size; nothing is precomputed. Days are the account's
+local days, as the recording path stored them.
 """
 
 from __future__ import annotations
@@ -58,16 +59,34 @@ def _period_leads(account_id: int, first: date, last: date) -> sa.Subquery:
     )
 
 
-def lead_counts(conn: sa.Connection, account_id: int, first: date, last: date) -> tuple[int, int]:
-    """How many leads had a visit in [first, last], and how many of them had their first
-    visit ever in it (new leads)."""
+@dataclass(frozen=True)
+class LeadGroup:
+    """The period's leads of one industry and country, new (first visit ever in the period)
+    or not: one scan of the period's leads answers the lead counts and both top lists."""
+
+    industry: str | None
+    country: str | None
+    country_code: str | None
+    new: bool
+    leads: int
+
+
+def lead_groups(conn: sa.Connection, account_id: int, first: date, last: date) -> list[LeadGroup]:
+    """The leads with a visit in [first, last], counted by industry, country and newness."""
     active = _period_leads(account_id, first, last)
-    new = sa.case((t.leads.c.first_visit_date >= first, 1), else_=0)
-    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(new), 0)).select_from(
-        active.join(t.leads, t.leads.c.pk == active.c.lead_pk)
+    co, loc, leads = t.companies, t.locations, t.leads
+    new = sa.case((leads.c.first_visit_date >= first, True), else_=False).label("new")
+    keys = (co.c.industry, loc.c.country, loc.c.country_code, new)
+    query = (
+        sa.select(*keys, sa.func.count())
+        .select_from(
+            active.join(leads, leads.c.pk == active.c.lead_pk)
+            .join(co, co.c.id == leads.c.company_id)
+            .join(loc, loc.c.id == leads.c.location_id)
+        )
+        .group_by(*keys)
     )
-    leads, new_leads = conn.execute(query).one()
-    return int(leads), int(new_leads)
+    return [LeadGroup(i, c, code, bool(n), int(k)) for i, c, code, n, k in conn.execute(query)]
 
 
 def _ranked(
@@ -89,11 +108,13 @@ def _ranked(
 def top_pages(
     conn: sa.Connection, account_id: int, first: date, last: date, limit: int
 ) -> list[Ranked]:
-    """Page URLs by pageviews in [first, last]."""
-    v, p = t.visits, t.visit_pages
-    base = sa.select().select_from(v.join(p, p.c.visit_id == v.c.id))
-    base = base.where(v.c.account_id == account_id, v.c.date.between(first, last))
-    return _ranked(conn, base, p.c.page_url, None, limit)
+    """Page URLs by pageviews in [first, last]. Read from ``visit_pages`` alone, on its
+    ``(lead_pk, date)`` index for each of the account's leads: the wide visit rows are not
+    read."""
+    p = t.visit_pages
+    mine = sa.select(t.leads.c.pk).where(t.leads.c.account_id == account_id)
+    base = sa.select().where(p.c.lead_pk.in_(mine), p.c.date.between(first, last))
+    return _ranked(conn, base.select_from(p), p.c.page_url, None, limit)
 
 
 def top_sources(
@@ -103,30 +124,3 @@ def top_sources(
     v = t.visits
     base = sa.select().where(v.c.account_id == account_id, v.c.date.between(first, last))
     return _ranked(conn, base.select_from(v), v.c.source, v.c.medium, limit)
-
-
-def top_industries(
-    conn: sa.Connection, account_id: int, first: date, last: date, limit: int
-) -> list[Ranked]:
-    """Company industries by leads with a visit in [first, last]."""
-    co = t.companies
-    base = _period_leads_with(account_id, first, last, co, co.c.id == t.leads.c.company_id)
-    return _ranked(conn, base, co.c.industry, None, limit)
-
-
-def top_countries(
-    conn: sa.Connection, account_id: int, first: date, last: date, limit: int
-) -> list[Ranked]:
-    """Countries (name, code) by leads with a visit in [first, last]."""
-    loc = t.locations
-    base = _period_leads_with(account_id, first, last, loc, loc.c.id == t.leads.c.location_id)
-    return _ranked(conn, base, loc.c.country, loc.c.country_code, limit)
-
-
-def _period_leads_with(
-    account_id: int, first: date, last: date, table: sa.Table, on: sa.ColumnElement[bool]
-) -> sa.Select[Any]:
-    """The period's leads joined with ``table`` (by ``on``), one row per lead."""
-    active = _period_leads(account_id, first, last)
-    joined = active.join(t.leads, t.leads.c.pk == active.c.lead_pk).join(table, on)
-    return sa.select().select_from(joined)
