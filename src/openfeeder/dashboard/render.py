@@ -89,10 +89,8 @@ def route_shown(route: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]
     shown: list[dict[str, Any]] = []
     used = 0
     for n, step in enumerate(route):
-        url, title = (
-            clip(step.get("page_url"), ROUTE_URL),
-            clip(step.get("page_title"), ROUTE_TITLE),
-        )
+        url = clip(step.get("page_url"), ROUTE_URL)
+        title = clip(step.get("page_title"), ROUTE_TITLE)
         used += len(markupsafe.escape(url)) + len(markupsafe.escape(title)) + _STEP_MARKUP
         if shown and used > ROUTE_TEXT:
             return shown, len(route) - n
