@@ -9,8 +9,11 @@ from html import unescape
 import pytest
 from starlette.testclient import TestClient
 
+from openfeeder.dashboard.pages import VISITS_PAGE_SIZE
 from openfeeder.dashboard.render import CONTENT_SECURITY_POLICY, static_files, static_url
+from openfeeder.domain.events import MAX_TEXT, MAX_URL
 from openfeeder.domain.models import Account
+from openfeeder.services.visits import route_step
 from tests.support.clients import auth
 from tests.support.factories import Builder, Member
 
@@ -197,6 +200,42 @@ def test_pages_stay_small(signed_in: TestClient, builder: Builder, account: Acco
     builder.visits(account, builder.companies(60), per_company=2)
     page = signed_in.get(f"/app/{account.id}/leads", params=JANUARY)
     assert len(page.content) < 200_000
+
+
+def test_a_lead_page_of_visitor_made_visits_at_the_trackers_bounds_stays_small(
+    signed_in: TestClient, builder: Builder, account: Account
+) -> None:
+    # A visitor decides how long URLs, titles and UTM values are (up to the tracker's bounds)
+    # and how many pages a visit has: characters that escaping makes five times longer, in a
+    # full page of visits of many pages.
+    worst = '&"<>' * (MAX_TEXT // 4)
+    route = [
+        route_step(f"https://site.example/{n}?q={worst}"[:MAX_URL], worst, 30) for n in range(60)
+    ]
+    [company] = builder.companies(1)
+    # Each as long as its column holds (store/schema.py).
+    extremes = {"source": 200, "medium": 100, "campaign": 300, "keyword": 500}
+    builder.visits(
+        account,
+        [company],
+        per_company=VISITS_PAGE_SIZE,
+        route=route,
+        referring_url=f"https://ref.example/?q={worst}",
+        match_source="asn",
+        match_reason=worst,
+        **{field: worst[:length] for field, length in extremes.items()},
+    )
+    feed = signed_in.get(f"/app/{account.id}/leads", params=JANUARY).text
+    lead_path = re.search(r'href="(/app/\d+/leads/[^"]+)"', feed)
+    assert lead_path is not None
+    page = signed_in.get(lead_path.group(1))
+    assert page.status_code == 200
+    assert len(page.content) < 200_000
+    assert page.text.count('class="visit"') == VISITS_PAGE_SIZE
+    assert "https://site.example/0?q=&amp;&#34;&lt;&gt;" in page.text  # clipped, escaped
+    shown = page.text.count('<li><span class="url">https://site.example/')
+    assert 0 < shown < 60 * VISITS_PAGE_SIZE
+    assert f"and {60 - shown // VISITS_PAGE_SIZE} more pages" in page.text
 
 
 def test_the_csv_download_has_exactly_the_listed_leads_of_every_page(

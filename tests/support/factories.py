@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from openfeeder.domain import ids
-from openfeeder.domain.models import Account, Company, Location, NewVisit, User
+from openfeeder.domain.models import Account, Company, Location, NewVisit, RouteStep, User
 from openfeeder.services.visits import record_visits, route_step
 from openfeeder.store import accounts
 from openfeeder.store.companies import upsert_companies
@@ -112,8 +112,11 @@ class Builder:
         days: int = 30,
         seed: int = 1,
         location: Location = HELSINKI,
+        route: list[RouteStep] | None = None,
         **fields: object,
     ) -> list[NewVisit]:
+        """``per_company`` visits of each company at random times of ``days`` days from
+        ``first``; each with ``route``, or one of 1–4 pages."""
         rng = random.Random(seed)
         made = []
         for company in companies:
@@ -122,7 +125,7 @@ class Builder:
                     days=rng.randrange(days), minutes=rng.randrange(24 * 60)
                 )
                 pages = rng.randint(1, 4)
-                route = [
+                steps = route or [
                     route_step(f"https://www.example.com/p{i}/", f"Page {i}", rng.randrange(90))
                     for i in range(pages)
                 ]
@@ -133,7 +136,7 @@ class Builder:
                         company_id=company.id,
                         location=location,
                         started_at=start,
-                        route=route,
+                        route=steps,
                         **fields,
                     )
                 )  # type: ignore[arg-type]

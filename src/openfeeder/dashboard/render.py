@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+import markupsafe
 from starlette.responses import HTMLResponse
 
 from openfeeder.domain.models import Location
@@ -68,6 +69,35 @@ def duration(seconds: object) -> str:
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
+def clip(value: object, length: int) -> str:
+    """At most ``length`` characters of a text from outside, ``…`` where it was cut: a
+    visitor decides how long a page title, URL or UTM value is (up to the tracker's bounds)."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+# A visit's route on the lead page: each URL and title clipped, and steps shown while their
+# escaped text stays within ROUTE_TEXT characters (at least one). A real route of a dozen pages
+# fits; a visitor's 500 pages of 4 KB URLs (the tracker's bounds) would make a page of
+# megabytes, so the rest is counted, not shown (the API's visit has the whole route).
+ROUTE_URL, ROUTE_TITLE, ROUTE_TEXT = 120, 80, 2_500
+_STEP_MARKUP = 110  # the <li> and its spans, per step
+
+
+def route_shown(route: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The steps of a visit's route the lead page shows, and how many more there are."""
+    shown: list[dict[str, Any]] = []
+    used = 0
+    for n, step in enumerate(route):
+        url = clip(step.get("page_url"), ROUTE_URL)
+        title = clip(step.get("page_title"), ROUTE_TITLE)
+        used += len(markupsafe.escape(url)) + len(markupsafe.escape(title)) + _STEP_MARKUP
+        if shown and used > ROUTE_TEXT:
+            return shown, len(route) - n
+        shown.append({"url": url, "title": title, "seconds": step.get("time_on_page") or 0})
+    return shown, 0
+
+
 def _number_like(value: object) -> bool:
     return isinstance(value, str) and value.isascii() and value.isdigit()
 
@@ -85,8 +115,11 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(static_url=static_url, place=place, duration=duration)
+    env.globals.update(
+        static_url=static_url, place=place, duration=duration, route_shown=route_shown
+    )
     env.filters["http_url"] = http_url
+    env.filters["clip"] = clip
     env.tests["number_like"] = lambda value: (
         isinstance(value, str) and value.isascii() and value.isdigit()
     )
