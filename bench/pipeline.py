@@ -335,7 +335,10 @@ def run_pipeline(url: str, args: argparse.Namespace, code: Path) -> tuple[Phase,
         "--batch-size",
         str(args.batch_size),
     ]
-    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    child = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
+    if child.returncode:
+        raise SystemExit(f"the pipeline's process failed:\n{child.stderr[-3000:]}")
+    out = child.stdout
     found = json.loads(out.strip().splitlines()[-1])
     phase = Phase(found["seconds"], found["cpu"])
     return phase, found["done"], found["batches"]

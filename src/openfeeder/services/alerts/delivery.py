@@ -25,7 +25,9 @@ from openfeeder.config import Settings
 from openfeeder.domain.alerts import DueDelivery, Endpoint, next_retry
 from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.services.alerts.channels import HTTP_CHANNELS, OTHER_CHANNELS
+from openfeeder.services.alerts.events import stored_body
 from openfeeder.services.alerts.http import Answer, Poster
+from openfeeder.services.urls import public_base_url
 from openfeeder.store import alerts as store
 from openfeeder.store.db import Database
 
@@ -71,6 +73,7 @@ class Deliverer:
             timeout=settings.alerts_timeout, allow_loopback=settings.alerts_allow_loopback
         )
         self.lease = timedelta(seconds=settings.alerts_lease_seconds)
+        self._app_url = public_base_url(settings, None)
         # As many as can be sent, one after another, well within the lease.
         self.claim_size = max(1, int(settings.alerts_lease_seconds / (2 * settings.alerts_timeout)))
         self._loop = BackgroundLoop(
@@ -116,7 +119,15 @@ class Deliverer:
         """Send one delivery and record it; False when its endpoint got disabled."""
         endpoint, event = due.endpoint, due.event
         now = self._clock.now()
-        body, headers, answer = self._send(endpoint, event, now)
+        if event is None:
+            with self.db.write() as conn:
+                event = stored_body(conn, due.delivery.event_id, self._app_url)
+        headers: dict[str, str] = {}
+        if event is None:
+            body = ""
+            answer = Answer(None, None, 0, "the event's lead or visit no longer exists")
+        else:
+            body, headers, answer = self._send(endpoint, event, now)
         finished = self._clock.now()
         attempts = due.delivery.attempts + 1
         disabled: Endpoint | None = None

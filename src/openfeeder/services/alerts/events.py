@@ -95,11 +95,9 @@ def _evaluate_account(
                 candidates.append((rule, fact, quality))
     if not candidates:
         return 0
-    keys = {(rule.id, fact["lead_pk"], fact["id"]) for rule, fact, _ in candidates}
-    existing = store.existing_events(conn, keys)
+    existing = store.existing_events(conn, {fact["id"] for _, fact, _ in candidates})
     latest = store.last_events(conn, {rule.id for rule in rules}, pks)
     endpoints = {e.id for e in store.list_endpoints(conn, account.id) if e.enabled}
-    documents = _Documents(conn, account, app_url)
     events: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     for rule, fact, quality in candidates:
@@ -111,9 +109,8 @@ def _evaluate_account(
             continue
         latest[(rule.id, lead_pk)] = now
         event_id = str(uuid.uuid4())
-        payload = documents.body(event_id, rule, lead_pk, fact["id"], quality, now)
-        if payload is None:
-            continue
+        # The body is built by the event's first delivery (``stored_body``): the batch only
+        # writes these two small rows.
         events.append(
             {
                 "id": event_id,
@@ -121,8 +118,8 @@ def _evaluate_account(
                 "rule_id": rule.id,
                 "lead_pk": lead_pk,
                 "visit_id": fact["id"],
-                "type": payload["type"],
-                "payload": payload,
+                "type": EVENT_TYPES[rule.trigger],
+                "quality": quality,
                 "created_at": now,
             }
         )
@@ -197,44 +194,39 @@ def _feeds(
     return out
 
 
-class _Documents:
-    """Event bodies, with each lead's and visit's documents read once per batch."""
-
-    def __init__(self, conn: Connection, account: Account, app_url: str) -> None:
-        self._conn = conn
-        self._account = account
-        self._app_url = app_url
-        self._leads: dict[int, Any] = {}
-        self._visits: dict[str, Any] = {}
-
-    def body(
-        self, event_id: str, rule: Rule, lead_pk: int, visit_id: str, quality: int, now: datetime
-    ) -> dict[str, Any] | None:
-        if lead_pk not in self._leads:
-            public = store.lead_public_ids(self._conn, [lead_pk]).get(lead_pk)
-            lead = (
-                None
-                if public is None
-                else leads_store.get_lead(self._conn, self._account.id, public)
-            )
-            self._leads[lead_pk] = lead
-        if visit_id not in self._visits:
-            self._visits[visit_id] = store.get_visit(self._conn, visit_id)
-        lead, visit = self._leads[lead_pk], self._visits[visit_id]
-        if lead is None or visit is None:
-            return None
-        lead = dataclasses.replace(lead, quality=quality)
-        return event_body(
-            event_id,
-            EVENT_TYPES[rule.trigger],
-            now,
-            self._account,
-            {
-                "rule": {"id": str(rule.id), "name": rule.name, "feed_id": rule.feed_id},
-                "lead": lead_document(lead, self._app_url),
-                "visit": visit_document(visit),
-            },
-        )
+def stored_body(conn: Connection, event_id: str, app_url: str) -> dict[str, Any] | None:
+    """The event's webhook body: the stored one, or else built now from the lead and visit
+    it is about and stored (the first of two racing builders wins; both send that one).
+    None when the lead or the visit is gone."""
+    row = store.get_event(conn, event_id)
+    if row is None:
+        return None
+    if row["payload"] is not None:
+        return dict(row["payload"])
+    account = accounts_store.get_account(conn, row["account_id"])
+    public = store.lead_public_ids(conn, [row["lead_pk"]]).get(row["lead_pk"])
+    lead = (
+        None
+        if public is None or account is None
+        else leads_store.get_lead(conn, account.id, public)
+    )
+    visit = store.get_visit(conn, row["visit_id"])
+    rule = store.get_rule(conn, row["account_id"], row["rule_id"])
+    if account is None or lead is None or visit is None or rule is None:
+        return None
+    lead = dataclasses.replace(lead, quality=row["quality"])
+    body = event_body(
+        event_id,
+        row["type"],
+        row["created_at"],
+        account,
+        {
+            "rule": {"id": str(rule.id), "name": rule.name, "feed_id": rule.feed_id},
+            "lead": lead_document(lead, app_url),
+            "visit": visit_document(visit),
+        },
+    )
+    return store.set_payload(conn, event_id, body)
 
 
 def event_body(
