@@ -112,9 +112,14 @@ def get_endpoint(db: Database, account: Account, endpoint_id: int) -> Endpoint:
 
 
 def delete_endpoint(db: Database, account: Account, endpoint_id: int) -> None:
+    """Remove an endpoint with its deliveries, and from the rules that sent to it."""
     with db.write() as conn:
         if not store.delete_endpoint(conn, account.id, endpoint_id):
             raise NotFound(f"Alert endpoint {endpoint_id} was not found in this account.")
+        for rule in store.list_rules(conn, account.id):
+            if endpoint_id in rule.endpoint_ids:
+                kept = [i for i in rule.endpoint_ids if i != endpoint_id]
+                store.update_rule(conn, account.id, rule.id, {"endpoint_ids": kept})
 
 
 def rotate_secret(db: Database, account: Account, endpoint_id: int) -> str:
