@@ -75,6 +75,7 @@ def _evaluate_account(
     pks = sorted({fact["lead_pk"] for fact in facts})
     feeds = _feeds(conn, account.id, rules)
     members: dict[tuple[Any, ...], dict[int, int]] = {}
+    watching: list[tuple[Rule, dict[int, int]]] = []  # each rule with its feed's members
     for rule in rules:
         feed = feeds.get(_feed_key(rule))
         if feed is None:
@@ -84,14 +85,13 @@ def _evaluate_account(
             members[key] = leads_store.feed_members(
                 conn, account.id, first, last, feed.criteria, pks
             )
+        watching.append((rule, members[key]))
     candidates: list[tuple[Rule, dict[str, Any], int]] = []
     for fact in facts:
-        for rule in rules:
-            feed = feeds.get(_feed_key(rule))
-            if feed is None:
-                continue
-            quality = members[_criteria_key(feed.criteria)].get(fact["lead_pk"])
-            if quality is not None and _fires(rule, fact, quality):
+        pages = _Pages(fact["route"])
+        for rule, in_feed in watching:
+            quality = in_feed.get(fact["lead_pk"])
+            if quality is not None and _fires(rule, fact, quality, pages):
                 candidates.append((rule, fact, quality))
     if not candidates:
         return 0
@@ -145,7 +145,26 @@ def delivery_rows(
     ]
 
 
-def _fires(rule: Rule, fact: Mapping[str, Any], quality: int) -> bool:
+class _Pages:
+    """A visit's page URLs and paths, lower-cased once, with each pattern's answer kept."""
+
+    def __init__(self, route: list[dict[str, Any]] | None) -> None:
+        self._texts = [
+            text.lower()
+            for step in route or []
+            for text in (str(step.get("page_url") or ""), str(step.get("page_path") or ""))
+        ]
+        self._answers: dict[str, bool] = {}
+
+    def match(self, pattern: str) -> bool:
+        answer = self._answers.get(pattern)
+        if answer is None:
+            lowered = pattern.lower()
+            answer = self._answers[pattern] = any(glob_match(lowered, t) for t in self._texts)
+        return answer
+
+
+def _fires(rule: Rule, fact: Mapping[str, Any], quality: int, pages: _Pages) -> bool:
     previous: datetime | None = fact["previous_start"]
     match rule.trigger:
         case Trigger.NEW_COMPANY:
@@ -154,12 +173,7 @@ def _fires(rule: Rule, fact: Mapping[str, Any], quality: int) -> bool:
             away = timedelta(days=int(rule.params["days"]))
             return previous is not None and fact["started_at"] - previous >= away
         case Trigger.PAGE_VISIT:
-            pattern = str(rule.params["pattern"])
-            return any(
-                glob_match(pattern, str(step.get("page_url") or ""))
-                or glob_match(pattern, str(step.get("page_path") or ""))
-                for step in fact["route"] or []
-            )
+            return pages.match(str(rule.params["pattern"]))
         case Trigger.QUALITY:
             return quality >= int(rule.params["quality"])
     raise AssertionError(rule.trigger)  # pragma: no cover - exhaustive
