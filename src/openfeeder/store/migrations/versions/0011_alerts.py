@@ -98,8 +98,7 @@ def upgrade() -> None:
         sa.Column("lead_pk", sa.Integer(), nullable=True),
         sa.Column("visit_id", sa.String(length=36), nullable=True),
         sa.Column("type", sa.String(length=40), nullable=False),
-        sa.Column("payload", sa.JSON(), nullable=True),
-        sa.Column("quality", sa.SmallInteger(), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
@@ -130,7 +129,6 @@ def upgrade() -> None:
         ["rule_id", "lead_pk", "created_at"],
         unique=False,
     )
-    op.create_index(op.f("ix_alert_events_visit_id"), "alert_events", ["visit_id"], unique=False)
     op.create_table(
         "alert_deliveries",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -210,7 +208,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_alert_deliveries_status_next_attempt_at"), table_name="alert_deliveries")
     op.drop_index(op.f("ix_alert_deliveries_endpoint_id_id"), table_name="alert_deliveries")
     op.drop_table("alert_deliveries")
-    op.drop_index(op.f("ix_alert_events_visit_id"), table_name="alert_events")
     op.drop_index(op.f("ix_alert_events_rule_id_lead_pk_created_at"), table_name="alert_events")
     op.drop_table("alert_events")
     op.drop_index(op.f("ix_alert_rules_account_id_enabled"), table_name="alert_rules")
