@@ -14,6 +14,7 @@ import pytest
 
 from openfeeder.config import Settings
 from openfeeder.store.db import Database
+from tests.mail.conftest import certificate_authority, start_smtp  # noqa: F401 (fixtures)
 from tests.support.factories import Builder
 from tests.support.pipeline import World, make_world
 

@@ -59,8 +59,10 @@ def test_endpoints_rules_test_event_and_replay(
     ok(url, "alerts", "endpoints", "enable", "--account", a, "--off", endpoint)
     listed = ok_json(url, "alerts", "endpoints", "list", "--account", a)
     assert [e["enabled"] for e in listed] == [False, True]
-    ok(url, "alerts", "rules", "remove", "--account", a, str(rule["id"]))
     ok(url, "alerts", "endpoints", "remove", "--account", a, endpoint)
+    (kept,) = ok_json(url, "alerts", "rules", "list", "--account", a)
+    assert kept["endpoint_ids"] == []  # the rule no longer names the removed endpoint
+    ok(url, "alerts", "rules", "remove", "--account", a, str(rule["id"]))
     assert len(ok_json(url, "alerts", "endpoints", "list", "--account", a)) == 1
 
 

@@ -241,7 +241,8 @@ def test_bad_endpoints_are_refused_with_the_reason(db: Database, account: Accoun
     now = datetime(2026, 3, 10, tzinfo=UTC)
     cases = [
         ({"kind": "pager", "url": "https://a.example/"}, "kind must be one of"),
-        ({"kind": "email", "url": "https://a.example/"}, "not available"),
+        ({"kind": "email", "url": "https://a.example/"}, "not an email address"),
+        ({"kind": "email", "url": "mailto:"}, "at least one address"),
         ({"kind": "webhook", "url": "ftp://a.example/"}, "http"),
         ({"kind": "webhook", "url": "https:///nohost"}, "http"),
         ({"kind": "slack", "url": "https://a.example/", "template": "{{x}}"}, "Only webhook"),

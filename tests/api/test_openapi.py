@@ -9,7 +9,7 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from ipaddress import ip_network
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +32,7 @@ from openfeeder.identify.ranges import network_bounds
 from openfeeder.ratelimit import MemoryCounter, RateLimiter
 from openfeeder.routing import Auth, Endpoint, Surface
 from openfeeder.services import exports, feeds
+from openfeeder.services.alerts import hooks
 from openfeeder.store import accounts, admin
 from openfeeder.store.db import Database
 from openfeeder.store.identify import add_ranges
@@ -426,6 +427,14 @@ def world(builder: Builder, settings: Settings) -> World:
     exports.run_export(builder.db, settings, exports.make_export_files(settings), export.id)
     file_name = exports.get_export(builder.db, member.user, export.id).file_name
     assert file_name is not None
+    hook = hooks.subscribe(
+        builder.db,
+        account,
+        member.user,
+        datetime.now(UTC),
+        target_url="https://hooks.example.com/catch/0",
+        event="lead.returning",
+    )
     return World(
         member=member,
         stranger=stranger,
@@ -435,7 +444,7 @@ def world(builder: Builder, settings: Settings) -> World:
         lead_id=lead_id,
         bare_lead_id=ids.lead_id(bare.id, BOSTON.id),
         feed_id=feed.id,
-        extras={"export": export.id, "file": file_name},
+        extras={"export": export.id, "file": file_name, "hook": hook.endpoint.id},
     )
 
 
@@ -512,13 +521,17 @@ def check(
         assert_matches_openapi(complete, case.method, case.template, case.status, body, media)
 
 
+# Attributes only some resources carry: visits with Adobe cookies, a hook just made (its secret).
+_SOMETIMES = {"adobe_cookies", "secret"}
+
+
 def every_attribute_required(document: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of the document in which a resource without sparse fieldsets must carry every
     attribute (``adobe_cookies`` excepted: only visits that have them show it)."""
     strict = copy.deepcopy(dict(document))
     for name, schema in strict["components"]["schemas"].items():
         if name.endswith("Attributes"):
-            schema["required"] = [p for p in schema["properties"] if p != "adobe_cookies"]
+            schema["required"] = [p for p in schema["properties"] if p not in _SOMETIMES]
     return strict
 
 
@@ -531,6 +544,13 @@ EXPORT_FORM = {
     "custom_feed_id": "all_leads",
     "start_date": "2026-01-01",
     "end_date": "2026-01-31",
+}
+
+
+HOOK_FORM = {
+    "account_id": "{a}",
+    "target_url": "https://hooks.example.com/catch/1",
+    "event": "lead.new_company",
 }
 
 
@@ -575,6 +595,8 @@ OPERATIONS = [
     Operation("GET", "/download/{file_name}", "/download/{file}", public=True, in_account=False),
     Operation("GET", "/openapi.json", "/openapi.json", public=True, in_account=False),
     Operation("GET", "/ip-enrich", "/ip-enrich?ip=203.0.113.7", in_account=False),
+    Operation("POST", "/hooks", "/hooks", form=HOOK_FORM),
+    Operation("DELETE", "/hooks/{hook_id}", "/hooks/{hook}", in_account=False),
 ]
 BY_TEMPLATE = {(op.method, op.template): op for op in OPERATIONS}
 
@@ -596,6 +618,12 @@ def _with(op: Operation, name: str, status: int, query: str, **changes: Any) -> 
 
 SUCCESSES = [
     *(op.case("ok", 201 if op.method == "POST" else 200) for op in OPERATIONS),
+    _op("POST", "/hooks").case(
+        "JSON body, page visits",
+        201,
+        form=None,
+        json=HOOK_FORM | {"event": "lead.page_visit", "pattern": "/pricing*"},
+    ),
     _op("GET", "/accounts").case("bearer token", 200, who="bearer"),
     _with(_op("GET", "/accounts"), "sparse", 200, "fields[accounts]=name,on_trial"),
     _op("GET", A).case("lite account", 200, url="/accounts/{lite}"),
@@ -720,6 +748,26 @@ def _errors() -> list[Case]:
         _op("GET", "/download/{file_name}").case("not a file name", 404, url="/download/..%2Fx"),
         _op("GET", "/ip-enrich").case("not an ip", 400, url="/ip-enrich?ip=x", parameter="ip"),
         _op("GET", "/ip-enrich").case("nothing identifies it", 404, url="/ip-enrich?ip=192.0.2.1"),
+        _op("POST", "/hooks").case(
+            "unknown event", 400, form=HOOK_FORM | {"event": "lead.x"}, parameter="event"
+        ),
+        _op("POST", "/hooks").case(
+            "no target_url",
+            400,
+            form={k: v for k, v in HOOK_FORM.items() if k != "target_url"},
+            parameter="target_url",
+        ),
+        _op("POST", "/hooks").case(
+            "not an http URL",
+            400,
+            form=HOOK_FORM | {"target_url": "ftp://x"},
+            parameter="target_url",
+        ),
+        _op("POST", "/hooks").case(
+            "body too large", 413, form=None, json=None, raw="{" + " " * 70_000 + "}"
+        ),
+        _op("DELETE", "/hooks/{hook_id}").case("unknown hook", 404, url="/hooks/999999"),
+        _op("DELETE", "/hooks/{hook_id}").case("someone else's hook", 404, who="stranger"),
     ]
     return out
 

@@ -70,7 +70,9 @@ def test_an_invitation_from_the_members_page_is_emailed_with_the_link_it_shows(
     give_password(db, member)
     base = Settings(data_dir=Path("unused"))
     smtp = server.settings(base)
-    changes = {name: getattr(smtp, name) for name in Settings.model_fields if name.startswith("smtp_")}
+    changes = {
+        name: getattr(smtp, name) for name in Settings.model_fields if name.startswith("smtp_")
+    }
     client = make_client(**changes)
     assert sign_in(client, member.user.email).status_code == 303
 

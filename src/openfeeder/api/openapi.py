@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from openfeeder import __version__
+from openfeeder.domain.alerts import HookAttributes
 from openfeeder.domain.representation import (
     EXPORT_LEAD_FIELDS,
     SPARSE_FIELDSET_MODELS,
@@ -27,7 +28,11 @@ __all__ = ["JSONAPI", "openapi_document"]
 
 Schema = dict[str, Any]
 
-MODELS: tuple[type[Resource], ...] = (*SPARSE_FIELDSET_MODELS, IpEnrichmentAttributes)
+MODELS: tuple[type[Resource], ...] = (
+    *SPARSE_FIELDSET_MODELS,
+    IpEnrichmentAttributes,
+    HookAttributes,
+)
 _BY_TYPE = {model.TYPE: model for model in MODELS}
 _DATE = "yyyy-mm-dd"
 _SCHEMAS = "#/components/schemas/"
@@ -242,6 +247,34 @@ def _other_schemas() -> dict[str, Schema]:
             },
             "required": ["account_id", "custom_feed_id", "start_date", "end_date"],
         },
+        "HookParameters": {
+            "type": "object",
+            "description": "A REST hook subscription.",
+            "properties": {
+                "account_id": _typed(
+                    ["string", "integer"],
+                    "The account whose events are sent.",
+                    pattern="^[0-9]{1,18}$",
+                    minimum=0,
+                ),
+                "target_url": _string("Where to POST the events (http or https).", **_TEXT),
+                "event": {
+                    "type": "string",
+                    "enum": [
+                        "lead.new_company",
+                        "lead.returning",
+                        "lead.page_visit",
+                        "lead.quality",
+                    ],
+                    "description": "The event type.",
+                },
+                "feed_id": _string("The feed (all_leads by default).", **_TEXT),
+                "days": _typed(["string", "integer"], "lead.returning: days away.", minimum=1),
+                "pattern": _string("lead.page_visit: a page URL or path glob.", **_TEXT),
+                "quality": _typed(["string", "integer"], "lead.quality: 1 to 10.", minimum=1),
+            },
+            "required": ["account_id", "target_url", "event"],
+        },
         "PaginationLinks": _object(
             {
                 name: _string(text, format="uri")
@@ -317,6 +350,7 @@ _PATH_PARAMETERS = {
     "lead_id": ("ID of the lead (<company>_<location>).", _TEXT),
     "export_id": ("ID of the export request.", _TEXT),
     "file_name": ("The unique file name from download_url.", _TEXT),
+    "hook_id": ("ID of the REST hook (from POST /hooks).", _TEXT),
 }
 _INTERVAL_TEXT = (
     f"First or last day of the interval ({_DATE}, in the account's timezone); "

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from openfeeder.api import accounts, enrich, exports, leads
+from openfeeder.api import accounts, enrich, exports, hooks, leads
 from openfeeder.api.context import Context
 from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
 from openfeeder.config import Settings
 from openfeeder.dashboard import overview, pages, people, unsubscribe
+from openfeeder.domain.alerts import HookAttributes
 from openfeeder.domain.events import SCRIPT_ID
 from openfeeder.domain.representation import (
     AccountAttributes,
@@ -412,6 +413,47 @@ ROUTES: tuple[Endpoint, ...] = (
             "identifies a company, with the reason when an ISP, mobile or hosting network "
             "excludes it. No account's traffic rules apply.",
             query=("ip",),
+            errors=(404,),
+            extension=True,
+        ),
+    ),
+    Endpoint(
+        "/hooks",
+        hooks.create_hook,
+        API,
+        TOKEN,
+        ("POST",),
+        doc=Operation(
+            "createHook",
+            "Hooks",
+            "Subscribe a URL to an account's alert events",
+            Reply(
+                "The hook, with its signing secret (shown this once).",
+                HookAttributes,
+                status=201,
+                headers=("Location",),
+            ),
+            "REST hooks for automation platforms: each event of the type about a lead of the "
+            "feed (all_leads by default) is POSTed to target_url, signed as Standard Webhooks "
+            "(docs/alerts.md), retried for about a day. account_id, target_url and event as "
+            "a form or JSON; days (lead.returning, 7), pattern (lead.page_visit, required) and "
+            "quality (lead.quality, 5) tune the trigger.",
+            body="HookParameters",
+            extension=True,
+        ),
+    ),
+    Endpoint(
+        "/hooks/{hook_id}",
+        hooks.delete_hook,
+        API,
+        TOKEN,
+        ("DELETE",),
+        doc=Operation(
+            "deleteHook",
+            "Hooks",
+            "Unsubscribe a REST hook",
+            Reply("The hook, now removed.", HookAttributes),
+            "Only the user who subscribed it can remove it; 404 for any other id.",
             errors=(404,),
             extension=True,
         ),

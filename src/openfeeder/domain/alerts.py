@@ -5,12 +5,15 @@ patterns, the retry schedule of deliveries. No I/O; ``services.alerts`` does the
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from msgspec import UNSET, Meta, UnsetType
 
 from openfeeder.domain.errors import BadRequest
+from openfeeder.domain.resource import Resource
 
 
 class Trigger(StrEnum):
@@ -110,7 +113,7 @@ class DueDelivery:
 
     delivery: Delivery
     endpoint: Endpoint
-    event: dict[str, Any] = field(default_factory=dict)
+    event: dict[str, Any] | None  # the webhook body; None until the first attempt builds it
 
 
 def parse_params(trigger: Trigger, raw: dict[str, Any]) -> dict[str, Any]:
@@ -233,3 +236,41 @@ def next_retry(attempts: int, now: datetime, rng: random.Random) -> datetime | N
         return None
     delay = RETRY_DELAYS[attempts - 1]
     return now + delay * (1 + rng.uniform(-JITTER, JITTER))
+
+
+# ── REST hooks (``POST /hooks``): a subscription as the API renders it ──
+
+
+class HookAttributes(Resource):
+    """A REST hook: a target URL subscribed to one event type of an account."""
+
+    TYPE: ClassVar[str] = "hooks"
+
+    account_id: Annotated[str, Meta(description="The account whose events are sent.")]
+    event: Annotated[
+        str,
+        Meta(
+            description="The event type: lead.new_company, lead.returning, lead.page_visit "
+            "or lead.quality."
+        ),
+    ]
+    target_url: Annotated[
+        str, Meta(description="Where the events are POSTed.", extra_json_schema={"format": "uri"})
+    ]
+    feed_id: Annotated[str, Meta(description="The feed whose leads the events are about.")]
+    created_at: Annotated[
+        str, Meta(description="When it was made (UTC).", extra_json_schema={"format": "date-time"})
+    ]
+    secret: (
+        Annotated[
+            str,
+            Meta(
+                description="The Standard Webhooks signing secret (whsec_…) of the deliveries; "
+                "only in the answer that creates the hook.",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+HOOK_EVENTS: dict[str, Trigger] = {name: trigger for trigger, name in EVENT_TYPES.items()}

@@ -20,8 +20,8 @@ from openfeeder.domain.alerts import (
 )
 from openfeeder.domain.models import Visit
 from openfeeder.store import schema as t
+from openfeeder.store.bulk import write_rows
 from openfeeder.store.rows import prefixed
-from openfeeder.store.upsert import insert_ignore
 from openfeeder.store.visits import visit_from_row
 
 # --- Endpoints ----------------------------------------------------------------------------
@@ -79,11 +79,15 @@ def delete_endpoint(conn: sa.Connection, account_id: int, endpoint_id: int) -> b
     return bool(result.rowcount)
 
 
-def hook_endpoint_user(conn: sa.Connection, account_id: int, endpoint_id: int) -> int | None:
+def hook_by_id(conn: sa.Connection, endpoint_id: int) -> tuple[int, int] | None:
+    """(account id, subscribing user id) of a REST hook's endpoint."""
     e = t.alert_endpoints
-    return conn.execute(
-        sa.select(e.c.hook_user_id).where(e.c.account_id == account_id, e.c.id == endpoint_id)
-    ).scalar()
+    row = conn.execute(
+        sa.select(e.c.account_id, e.c.hook_user_id).where(
+            e.c.id == endpoint_id, e.c.hook_user_id.is_not(None)
+        )
+    ).first()
+    return (int(row[0]), int(row[1])) if row else None
 
 
 # --- Rules --------------------------------------------------------------------------------
@@ -192,19 +196,14 @@ def last_events(
     return {(rule_id, lead_pk): at for rule_id, lead_pk, at in conn.execute(query)}
 
 
-def existing_events(
-    conn: sa.Connection, keys: Collection[tuple[int, int, str]]
-) -> set[tuple[int, int, str]]:
-    """Which (rule, lead, visit) keys already have their event."""
-    if not keys:
-        return set()
+def existing_events(conn: sa.Connection, visit_ids: Collection[str]) -> set[tuple[int, int, str]]:
+    """The (rule, lead, visit) keys that already have their event, of these visits."""
     ev = t.alert_events
     found: set[tuple[int, int, str]] = set()
-    wanted = sorted(keys)
-    for start in range(0, len(wanted), 300):
-        chunk = wanted[start : start + 300]
+    wanted = sorted(visit_ids)
+    for start in range(0, len(wanted), 500):
         query = sa.select(ev.c.rule_id, ev.c.lead_pk, ev.c.visit_id).where(
-            sa.tuple_(ev.c.rule_id, ev.c.lead_pk, ev.c.visit_id).in_(chunk)
+            ev.c.visit_id.in_(wanted[start : start + 500])
         )
         found.update((int(r), int(lead), str(v)) for r, lead, v in conn.execute(query))
     return found
@@ -232,22 +231,46 @@ def lead_public_ids(conn: sa.Connection, lead_pks: Collection[int]) -> dict[int,
 # --- Events and the outbox ----------------------------------------------------------------
 
 
+_EVENT_COLUMNS = (
+    "id",
+    "account_id",
+    "rule_id",
+    "lead_pk",
+    "visit_id",
+    "type",
+    "quality",
+    "created_at",
+)
+_DELIVERY_ROW = ("event_id", "endpoint_id", "status", "attempts", "next_attempt_at", "created_at")
+
+
 def add_events(
     conn: sa.Connection, events: Sequence[dict[str, Any]], deliveries: Sequence[dict[str, Any]]
 ) -> None:
-    """Store events and their deliveries. A key already there (another worker's, a retried
-    batch's) is left as it is, and so are its deliveries: nothing is stored twice."""
-    insert_ignore(conn, t.alert_events, list(events), ["rule_id", "lead_pk", "visit_id"])
-    if deliveries:
-        ids = [row["id"] for row in events]
-        ev = t.alert_events
-        mine = set(conn.execute(sa.select(ev.c.id).where(ev.c.id.in_(ids))).scalars())
-        insert_ignore(
-            conn,
-            t.alert_deliveries,
-            [row for row in deliveries if row["event_id"] in mine],
-            ["event_id", "endpoint_id"],
-        )
+    """Store events and the deliveries of those stored, in bulk. A (rule, lead, visit) key
+    already taken — by another worker's transaction the caller's check could not see — is
+    skipped with its deliveries: the unique key, not the check, makes events exactly once."""
+    if not events:
+        return
+    write_rows(
+        conn,
+        t.alert_events,
+        _EVENT_COLUMNS,
+        [[e[c] for c in _EVENT_COLUMNS] for e in events],
+        keys=["rule_id", "lead_pk", "visit_id"],
+    )
+    ev = t.alert_events
+    ids = [e["id"] for e in events]
+    mine: set[str] = set()
+    for start in range(0, len(ids), 500):
+        query = sa.select(ev.c.id).where(ev.c.id.in_(ids[start : start + 500]))
+        mine.update(conn.execute(query).scalars())
+    write_rows(
+        conn,
+        t.alert_deliveries,
+        _DELIVERY_ROW,
+        [[d[c] for c in _DELIVERY_ROW] for d in deliveries if d["event_id"] in mine],
+    )
 
 
 def add_test_event(
@@ -258,10 +281,20 @@ def add_test_event(
         conn.execute(t.alert_deliveries.insert(), list(deliveries))
 
 
-def event_payload(conn: sa.Connection, event_id: str) -> dict[str, Any] | None:
+def get_event(conn: sa.Connection, event_id: str) -> dict[str, Any] | None:
     ev = t.alert_events
-    payload = conn.execute(sa.select(ev.c.payload).where(ev.c.id == event_id)).scalar()
-    return dict(payload) if payload is not None else None
+    row = conn.execute(sa.select(ev).where(ev.c.id == event_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def set_payload(conn: sa.Connection, event_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Store an event's body unless one is there already; the body stored."""
+    ev = t.alert_events
+    conn.execute(
+        ev.update().where(ev.c.id == event_id, ev.c.payload.is_(None)).values(payload=payload)
+    )
+    stored = conn.execute(sa.select(ev.c.payload).where(ev.c.id == event_id)).scalar_one()
+    return dict(stored)
 
 
 def events_of_account(conn: sa.Connection, account_id: int, limit: int) -> list[dict[str, Any]]:
@@ -330,7 +363,11 @@ def claim_due(
         row.id: _endpoint(row) for row in conn.execute(sa.select(e).where(e.c.id.in_(wanted)))
     }
     return [
-        DueDelivery(_delivery(row[:-1]), endpoints[row.endpoint_id], dict(row.payload))
+        DueDelivery(
+            _delivery(row[:-1]),
+            endpoints[row.endpoint_id],
+            None if row.payload is None else dict(row.payload),
+        )
         for row in rows
     ]
 

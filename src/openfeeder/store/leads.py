@@ -373,14 +373,45 @@ def feed_members(
     lead_pks: list[int],
 ) -> dict[int, int]:
     """Which of these leads the feed lists for [first, last], each with its quality there:
-    the lead list's own query and criteria (``interval_query``), its statistics summed for
-    these leads only (alerts ask this of a pipeline batch's leads)."""
+    the lead list's own select and criteria (``_interval_select``, ``_criteria_clauses``),
+    its statistics summed for these leads only (alerts ask this of a pipeline batch's
+    leads). The statement is built once per feed; a call binds its values."""
     if not lead_pks:
         return {}
-    stats = _day_stats(first, last, t.lead_day_stats.c.lead_pk.in_(sorted(lead_pks)))
-    query, quality, _ = interval_query(account_id, first, last, criteria, stats)
-    members = query.with_only_columns(t.leads.c.pk, quality)
-    return {int(pk): int(value) for pk, value in conn.execute(members)}
+    key = repr([(c.criterion_type, c.search_value, c.excluded) for c in criteria])
+    statement = _MEMBERS.get(key)
+    if statement is None:
+        if len(_MEMBERS) >= 256:
+            _MEMBERS.clear()
+        statement = _MEMBERS[key] = _members_statement(criteria)
+    values = {
+        "m_account": account_id,
+        "m_first": first,
+        "m_last": last,
+        "m_recent": shifted(last, -q.RECENT_DAYS),
+        "m_month": shifted(last, -q.MONTH_DAYS),
+        "m_pks": sorted(lead_pks),
+    }
+    return {int(pk): int(value) for pk, value in conn.execute(statement, values)}
+
+
+_MEMBERS: dict[str, sa.Select[Any]] = {}
+
+
+def _members_statement(criteria: list[FeedCriterion]) -> sa.Select[Any]:
+    first = sa.bindparam("m_first", type_=sa.Date)
+    last = sa.bindparam("m_last", type_=sa.Date)
+    pks = t.lead_day_stats.c.lead_pk.in_(sa.bindparam("m_pks", expanding=True))
+    stats = _day_stats(first, last, pks)
+    query, quality = _interval_select(
+        stats,
+        sa.bindparam("m_account", type_=sa.Integer),
+        sa.bindparam("m_recent", type_=sa.Date),
+        sa.bindparam("m_month", type_=sa.Date),
+    )
+    for clause in _criteria_clauses(criteria, stats, first, last):
+        query = query.where(clause)
+    return query.with_only_columns(t.leads.c.pk, quality)
 
 
 def get_lead(conn: sa.Connection, account_id: int, lead_id: str) -> Lead | None:

@@ -501,10 +501,14 @@ alert_events = sa.Table(
     sa.Column("lead_pk", sa.ForeignKey("leads.pk", ondelete="CASCADE")),
     sa.Column("visit_id", sa.String(36)),
     sa.Column("type", sa.String(40), nullable=False),
-    sa.Column("payload", sa.JSON, nullable=False),
+    # The webhook body, written by the first delivery attempt (``services.alerts.events``)
+    # so that the pipeline's transaction stores only this row; retries send the same body.
+    sa.Column("payload", sa.JSON),
+    sa.Column("quality", sa.SmallInteger),  # the lead's quality in the feed when it fired
     sa.Column("created_at", Timestamp(), nullable=False),
     sa.UniqueConstraint("rule_id", "lead_pk", "visit_id"),
     sa.Index(None, "rule_id", "lead_pk", "created_at"),
+    sa.Index(None, "visit_id"),
 )
 
 alert_deliveries = sa.Table(

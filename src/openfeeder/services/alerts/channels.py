@@ -1,9 +1,9 @@
 """What each channel kind sends for an event: a webhook's signed JSON (or the endpoint's
 Mustache body template over the same fields), a Slack Block Kit message, a Microsoft Teams
 MessageCard. ``HTTP_CHANNELS`` is the one dispatch table of kinds delivered by one POST;
-``OTHER_CHANNELS`` is where kinds with their own sender are wired in (``email``: the mailer's
-``services.alerts.email.send_alert``, added there when the mailer is merged). A kind in
-neither table cannot be chosen for an endpoint."""
+``OTHER_CHANNELS`` holds the kinds with a sender of their own (``email``: the mailer's
+``services.alerts.email.send_alert``). A kind in neither table cannot be chosen for an
+endpoint."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import orjson
 
 from openfeeder.domain.alerts import TEST_EVENT_TYPE, ChannelKind, Endpoint
 from openfeeder.domain.errors import BadRequest
+from openfeeder.services.alerts import email
 from openfeeder.services.alerts.signing import signed_headers
 
 # Slack's limits (Block Kit reference): text objects of sections at most 3000 characters, a
@@ -235,8 +236,10 @@ HTTP_CHANNELS: dict[ChannelKind, Callable[[Endpoint, dict[str, Any], int], Outgo
 }
 
 # Kinds delivered by a sender of their own: ``send(settings, endpoint_config, event)`` raises
-# on failure. The lead wires ``ChannelKind.EMAIL: services.alerts.email.send_alert`` in here.
-OTHER_CHANNELS: dict[ChannelKind, Callable[[Any, dict[str, Any], dict[str, Any]], None]] = {}
+# on failure.
+OTHER_CHANNELS: dict[ChannelKind, Callable[[Any, dict[str, Any], dict[str, Any]], None]] = {
+    ChannelKind.EMAIL: email.send_alert,
+}
 
 
 def available(kind: ChannelKind) -> bool:

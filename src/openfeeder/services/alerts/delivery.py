@@ -20,12 +20,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+
 from openfeeder.background import BackgroundLoop
 from openfeeder.config import Settings
 from openfeeder.domain.alerts import DueDelivery, Endpoint, next_retry
 from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.services.alerts.channels import HTTP_CHANNELS, OTHER_CHANNELS
+from openfeeder.services.alerts.events import stored_body
 from openfeeder.services.alerts.http import Answer, Poster
+from openfeeder.services.urls import public_base_url
 from openfeeder.store import alerts as store
 from openfeeder.store.db import Database
 
@@ -71,6 +75,7 @@ class Deliverer:
             timeout=settings.alerts_timeout, allow_loopback=settings.alerts_allow_loopback
         )
         self.lease = timedelta(seconds=settings.alerts_lease_seconds)
+        self._app_url = public_base_url(settings, None)
         # As many as can be sent, one after another, well within the lease.
         self.claim_size = max(1, int(settings.alerts_lease_seconds / (2 * settings.alerts_timeout)))
         self._loop = BackgroundLoop(
@@ -93,82 +98,97 @@ class Deliverer:
         return bool(self._send_all(self._claim()))
 
     def _send_all(self, batch: list[DueDelivery]) -> int:
-        """Deliver a claimed batch; what is left for an endpoint disabled on the way is
-        released (its lease given back) to wait until it is enabled again."""
-        stopped: set[int] = set()
-        sent = 0
-        for due in batch:
-            if due.endpoint.id in stopped:
-                with self.db.write() as conn:
-                    store.finish_delivery(conn, due.delivery.id, {})
-                continue
-            if not self._deliver(due):
-                stopped.add(due.endpoint.id)
-            sent += 1
-        return sent
+        """Send a claimed batch, then record every attempt in one transaction. A worker
+        killed before that commit has sent some of them unrecorded: their leases run out
+        and they are sent again (at least once, as the same event)."""
+        if not batch:
+            return 0
+        sent = [(due, *self._attempt(due)) for due in batch]
+        disabled: list[Endpoint] = []
+        with self.db.write() as conn:
+            for due, started, body, headers, answer in sent:
+                endpoint = self._record(conn, due, started, body, headers, answer)
+                if endpoint is not None:
+                    disabled.append(endpoint)
+        for endpoint in disabled:
+            on_endpoint_disabled(self.settings, endpoint)
+        return len(sent)
 
     def _claim(self) -> list[DueDelivery]:
         now = self._clock.now()
         with self.db.write() as conn:
             return store.claim_due(conn, now, now + self.lease, self.claim_size)
 
-    def _deliver(self, due: DueDelivery) -> bool:
-        """Send one delivery and record it; False when its endpoint got disabled."""
-        endpoint, event = due.endpoint, due.event
+    def _attempt(self, due: DueDelivery) -> tuple[datetime, str, dict[str, str], Answer]:
+        """Send one delivery: (when, body as logged, headers as logged, answer)."""
+        event = due.event
         now = self._clock.now()
-        body, headers, answer = self._send(endpoint, event, now)
+        if event is None:
+            with self.db.write() as conn:
+                event = stored_body(conn, due.delivery.event_id, self._app_url)
+        if event is None:
+            return now, "", {}, Answer(None, None, 0, "the event's lead or visit no longer exists")
+        return (now, *self._send(due.endpoint, event, now))
+
+    def _record(
+        self,
+        conn: Connection,
+        due: DueDelivery,
+        started: datetime,
+        body: str,
+        headers: dict[str, str],
+        answer: Answer,
+    ) -> Endpoint | None:
+        """Store the attempt and its outcome; the endpoint when this disabled it."""
+        endpoint = due.endpoint
         finished = self._clock.now()
         attempts = due.delivery.attempts + 1
-        disabled: Endpoint | None = None
-        with self.db.write() as conn:
-            store.record_attempt(
-                conn,
-                {
-                    "delivery_id": due.delivery.id,
-                    "at": now,
-                    "request_headers": headers,
-                    "request_body": body[:MAX_BODY_KEPT],
-                    "response_status": answer.status,
-                    "response_excerpt": answer.excerpt,
-                    "latency_ms": answer.latency_ms,
-                    "error": answer.error,
-                },
-            )
-            if answer.ok:
-                store.finish_delivery(
-                    conn,
-                    due.delivery.id,
-                    {
-                        "status": "delivered",
-                        "attempts": attempts,
-                        "delivered_at": finished,
-                        "next_attempt_at": None,
-                        "last_error": None,
-                    },
-                )
-                store.endpoint_succeeded(conn, endpoint.id)
-                return True
-            error = answer.error or f"HTTP {answer.status}"
-            retry = next_retry(attempts, finished, self._rng)
+        store.record_attempt(
+            conn,
+            {
+                "delivery_id": due.delivery.id,
+                "at": started,
+                "request_headers": headers,
+                "request_body": body[:MAX_BODY_KEPT],
+                "response_status": answer.status,
+                "response_excerpt": answer.excerpt,
+                "latency_ms": answer.latency_ms,
+                "error": answer.error,
+            },
+        )
+        if answer.ok:
             store.finish_delivery(
                 conn,
                 due.delivery.id,
                 {
-                    "status": "pending" if retry else "failed",
+                    "status": "delivered",
                     "attempts": attempts,
-                    "next_attempt_at": retry,
-                    "last_error": error,
+                    "delivered_at": finished,
+                    "next_attempt_at": None,
+                    "last_error": None,
                 },
             )
-            since = store.endpoint_failed(conn, endpoint.id, finished)
-            limit = timedelta(days=self.settings.alerts_disable_after_days)
-            if finished - since >= limit:
-                reason = f"every delivery failed since {since:%Y-%m-%d %H:%M} UTC; last: {error}"
-                if store.disable_endpoint(conn, endpoint.id, finished, reason[:1000]):
-                    disabled = store.get_endpoint(conn, endpoint.account_id, endpoint.id)
-        if disabled is not None:
-            on_endpoint_disabled(self.settings, disabled)
-        return disabled is None
+            store.endpoint_succeeded(conn, endpoint.id)
+            return None
+        error = answer.error or f"HTTP {answer.status}"
+        retry = next_retry(attempts, finished, self._rng)
+        store.finish_delivery(
+            conn,
+            due.delivery.id,
+            {
+                "status": "pending" if retry else "failed",
+                "attempts": attempts,
+                "next_attempt_at": retry,
+                "last_error": error,
+            },
+        )
+        since = store.endpoint_failed(conn, endpoint.id, finished)
+        if finished - since < timedelta(days=self.settings.alerts_disable_after_days):
+            return None
+        reason = f"every delivery failed since {since:%Y-%m-%d %H:%M} UTC; last: {error}"
+        if not store.disable_endpoint(conn, endpoint.id, finished, reason[:1000]):
+            return None
+        return store.get_endpoint(conn, endpoint.account_id, endpoint.id)
 
     def _send(
         self, endpoint: Endpoint, event: dict[str, Any], now: datetime

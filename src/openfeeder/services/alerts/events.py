@@ -75,6 +75,7 @@ def _evaluate_account(
     pks = sorted({fact["lead_pk"] for fact in facts})
     feeds = _feeds(conn, account.id, rules)
     members: dict[tuple[Any, ...], dict[int, int]] = {}
+    watching: list[tuple[Rule, dict[int, int]]] = []  # each rule with its feed's members
     for rule in rules:
         feed = feeds.get(_feed_key(rule))
         if feed is None:
@@ -84,22 +85,19 @@ def _evaluate_account(
             members[key] = leads_store.feed_members(
                 conn, account.id, first, last, feed.criteria, pks
             )
+        watching.append((rule, members[key]))
     candidates: list[tuple[Rule, dict[str, Any], int]] = []
     for fact in facts:
-        for rule in rules:
-            feed = feeds.get(_feed_key(rule))
-            if feed is None:
-                continue
-            quality = members[_criteria_key(feed.criteria)].get(fact["lead_pk"])
-            if quality is not None and _fires(rule, fact, quality):
+        pages = _Pages(fact["route"])
+        for rule, in_feed in watching:
+            quality = in_feed.get(fact["lead_pk"])
+            if quality is not None and _fires(rule, fact, quality, pages):
                 candidates.append((rule, fact, quality))
     if not candidates:
         return 0
-    keys = {(rule.id, fact["lead_pk"], fact["id"]) for rule, fact, _ in candidates}
-    existing = store.existing_events(conn, keys)
+    existing = store.existing_events(conn, {fact["id"] for _, fact, _ in candidates})
     latest = store.last_events(conn, {rule.id for rule in rules}, pks)
     endpoints = {e.id for e in store.list_endpoints(conn, account.id) if e.enabled}
-    documents = _Documents(conn, account, app_url)
     events: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     for rule, fact, quality in candidates:
@@ -111,9 +109,8 @@ def _evaluate_account(
             continue
         latest[(rule.id, lead_pk)] = now
         event_id = str(uuid.uuid4())
-        payload = documents.body(event_id, rule, lead_pk, fact["id"], quality, now)
-        if payload is None:
-            continue
+        # The body is built by the event's first delivery (``stored_body``): the batch only
+        # writes these two small rows.
         events.append(
             {
                 "id": event_id,
@@ -121,8 +118,8 @@ def _evaluate_account(
                 "rule_id": rule.id,
                 "lead_pk": lead_pk,
                 "visit_id": fact["id"],
-                "type": payload["type"],
-                "payload": payload,
+                "type": EVENT_TYPES[rule.trigger],
+                "quality": quality,
                 "created_at": now,
             }
         )
@@ -148,7 +145,26 @@ def delivery_rows(
     ]
 
 
-def _fires(rule: Rule, fact: Mapping[str, Any], quality: int) -> bool:
+class _Pages:
+    """A visit's page URLs and paths, lower-cased once, with each pattern's answer kept."""
+
+    def __init__(self, route: list[dict[str, Any]] | None) -> None:
+        self._texts = [
+            text.lower()
+            for step in route or []
+            for text in (str(step.get("page_url") or ""), str(step.get("page_path") or ""))
+        ]
+        self._answers: dict[str, bool] = {}
+
+    def match(self, pattern: str) -> bool:
+        answer = self._answers.get(pattern)
+        if answer is None:
+            lowered = pattern.lower()
+            answer = self._answers[pattern] = any(glob_match(lowered, t) for t in self._texts)
+        return answer
+
+
+def _fires(rule: Rule, fact: Mapping[str, Any], quality: int, pages: _Pages) -> bool:
     previous: datetime | None = fact["previous_start"]
     match rule.trigger:
         case Trigger.NEW_COMPANY:
@@ -157,12 +173,7 @@ def _fires(rule: Rule, fact: Mapping[str, Any], quality: int) -> bool:
             away = timedelta(days=int(rule.params["days"]))
             return previous is not None and fact["started_at"] - previous >= away
         case Trigger.PAGE_VISIT:
-            pattern = str(rule.params["pattern"])
-            return any(
-                glob_match(pattern, str(step.get("page_url") or ""))
-                or glob_match(pattern, str(step.get("page_path") or ""))
-                for step in fact["route"] or []
-            )
+            return pages.match(str(rule.params["pattern"]))
         case Trigger.QUALITY:
             return quality >= int(rule.params["quality"])
     raise AssertionError(rule.trigger)  # pragma: no cover - exhaustive
@@ -197,44 +208,39 @@ def _feeds(
     return out
 
 
-class _Documents:
-    """Event bodies, with each lead's and visit's documents read once per batch."""
-
-    def __init__(self, conn: Connection, account: Account, app_url: str) -> None:
-        self._conn = conn
-        self._account = account
-        self._app_url = app_url
-        self._leads: dict[int, Any] = {}
-        self._visits: dict[str, Any] = {}
-
-    def body(
-        self, event_id: str, rule: Rule, lead_pk: int, visit_id: str, quality: int, now: datetime
-    ) -> dict[str, Any] | None:
-        if lead_pk not in self._leads:
-            public = store.lead_public_ids(self._conn, [lead_pk]).get(lead_pk)
-            lead = (
-                None
-                if public is None
-                else leads_store.get_lead(self._conn, self._account.id, public)
-            )
-            self._leads[lead_pk] = lead
-        if visit_id not in self._visits:
-            self._visits[visit_id] = store.get_visit(self._conn, visit_id)
-        lead, visit = self._leads[lead_pk], self._visits[visit_id]
-        if lead is None or visit is None:
-            return None
-        lead = dataclasses.replace(lead, quality=quality)
-        return event_body(
-            event_id,
-            EVENT_TYPES[rule.trigger],
-            now,
-            self._account,
-            {
-                "rule": {"id": str(rule.id), "name": rule.name, "feed_id": rule.feed_id},
-                "lead": lead_document(lead, self._app_url),
-                "visit": visit_document(visit),
-            },
-        )
+def stored_body(conn: Connection, event_id: str, app_url: str) -> dict[str, Any] | None:
+    """The event's webhook body: the stored one, or else built now from the lead and visit
+    it is about and stored (the first of two racing builders wins; both send that one).
+    None when the lead or the visit is gone."""
+    row = store.get_event(conn, event_id)
+    if row is None:
+        return None
+    if row["payload"] is not None:
+        return dict(row["payload"])
+    account = accounts_store.get_account(conn, row["account_id"])
+    public = store.lead_public_ids(conn, [row["lead_pk"]]).get(row["lead_pk"])
+    lead = (
+        None
+        if public is None or account is None
+        else leads_store.get_lead(conn, account.id, public)
+    )
+    visit = store.get_visit(conn, row["visit_id"])
+    rule = store.get_rule(conn, row["account_id"], row["rule_id"])
+    if account is None or lead is None or visit is None or rule is None:
+        return None
+    lead = dataclasses.replace(lead, quality=row["quality"])
+    body = event_body(
+        event_id,
+        row["type"],
+        row["created_at"],
+        account,
+        {
+            "rule": {"id": str(rule.id), "name": rule.name, "feed_id": rule.feed_id},
+            "lead": lead_document(lead, app_url),
+            "visit": visit_document(visit),
+        },
+    )
+    return store.set_payload(conn, event_id, body)
 
 
 def event_body(

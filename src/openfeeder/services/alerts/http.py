@@ -38,12 +38,16 @@ class Answer:
         return self.error is None and (self.status is None or 200 <= self.status < 300)
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, parameter: str = "url") -> str:
     """An endpoint URL as given by a user: http(s), a host, bounded; BadRequest otherwise."""
     url = url.strip()
-    parts = urlsplit(url)
-    if len(url) > 2000 or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadRequest("An endpoint URL is an http(s) URL with a host.", parameter="url")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # a malformed IPv6 literal or port
+        host = None
+    if len(url) > 2000 or not url.startswith(("http://", "https://")) or not host:
+        raise BadRequest("An endpoint URL is an http(s) URL with a host.", parameter=parameter)
     return url
 
 

@@ -31,6 +31,7 @@ from openfeeder.services.alerts.events import delivery_rows, event_body
 from openfeeder.services.alerts.http import check_url
 from openfeeder.services.alerts.signing import new_secret
 from openfeeder.services.documents import lead_document, visit_document
+from openfeeder.services.mailer import MailError, valid_address
 from openfeeder.store import accounts as accounts_store
 from openfeeder.store import alerts as store
 from openfeeder.store import leads as leads_store
@@ -56,6 +57,25 @@ def _name(text: str, fallback: str) -> str:
     return cleaned
 
 
+MAX_RECIPIENTS = 20
+
+
+def email_recipients(target: str) -> list[str]:
+    """The addresses of an email endpoint's target, each checked; a ``BadRequest`` naming the
+    first bad one."""
+    listed = [part.strip() for part in target.removeprefix("mailto:").split(",") if part.strip()]
+    if not listed:
+        raise BadRequest("An email endpoint needs at least one address.", parameter="url")
+    if len(listed) > MAX_RECIPIENTS:
+        raise BadRequest(
+            f"An email endpoint takes at most {MAX_RECIPIENTS} addresses.", parameter="url"
+        )
+    try:
+        return list(dict.fromkeys(valid_address(address) for address in listed))
+    except MailError as error:
+        raise BadRequest(error.detail, parameter="url") from None
+
+
 def create_endpoint(
     db: Database,
     account: Account,
@@ -73,8 +93,14 @@ def create_endpoint(
             f"{channel.value} endpoints are not available in this installation yet.",
             parameter="kind",
         )
-    url = check_url(url)
     config: dict[str, Any] = {}
+    if channel is ChannelKind.EMAIL:
+        # An email endpoint's target is its recipients: "a@example.com, b@example.com" (or
+        # a mailto: URL of them); they are kept in its config, the mailto: URL shown.
+        config["to"] = email_recipients(url)
+        url = "mailto:" + ",".join(config["to"])
+    else:
+        url = check_url(url)
     if template:
         if channel is not ChannelKind.WEBHOOK:
             raise BadRequest("Only webhook endpoints take a body template.", parameter="template")
@@ -112,9 +138,14 @@ def get_endpoint(db: Database, account: Account, endpoint_id: int) -> Endpoint:
 
 
 def delete_endpoint(db: Database, account: Account, endpoint_id: int) -> None:
+    """Remove an endpoint with its deliveries, and from the rules that sent to it."""
     with db.write() as conn:
         if not store.delete_endpoint(conn, account.id, endpoint_id):
             raise NotFound(f"Alert endpoint {endpoint_id} was not found in this account.")
+        for rule in store.list_rules(conn, account.id):
+            if endpoint_id in rule.endpoint_ids:
+                kept = [i for i in rule.endpoint_ids if i != endpoint_id]
+                store.update_rule(conn, account.id, rule.id, {"endpoint_ids": kept})
 
 
 def rotate_secret(db: Database, account: Account, endpoint_id: int) -> str:
