@@ -22,7 +22,9 @@ it.) PostgreSQL is vacuumed and analysed after the build, as autovacuum would so
     .venv/bin/python bench/lead_pages.py --leads 10000 --visits 100000 --repeat 51
     .venv/bin/python bench/lead_pages.py --hidden 100   # with 100 hidden companies
 
-With ``--hidden N`` the companies of N leads are hidden first (one company rule each, as the
+With ``--against REV`` the walk of an earlier revision (``store/leads.py`` read from git) is
+timed too, interleaved with today's on the same store: the before/after of a change in one
+run. With ``--hidden N`` the companies of N leads are hidden first (one company rule each, as the
 lead page's "Hide this company" makes them): both the walk and the baseline then leave them
 out, and the equality check covers that too.
 """
@@ -200,13 +202,48 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples), cuts[98]
 
 
+def store_leads_at(revision: str) -> Any:
+    """``openfeeder.store.leads`` as it was at a git revision, loaded as a module of its own
+    (against today's schema, which only ever gains columns), so that the walk before a change
+    can be timed side by side with the walk after it in one run."""
+    import importlib.util
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "show", f"{revision}:src/openfeeder/store/leads.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / f"leads_at_{revision.replace('/', '_')}.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def measure(db: Any, account: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     from openfeeder.domain.feeds import Feed, parse_criteria
     from openfeeder.services import leads
     from openfeeder.store.leads import list_leads_aggregated
 
+    earlier = store_leads_at(args.against) if args.against else None
+
     def walk(feed: Feed, page: int) -> Any:
         return leads.list_leads(db, account, feed, FIRST, last, page, args.page_size)
+
+    def before(feed: Feed, page: int) -> Any:
+        with db.read() as conn:
+            offset = (page - 1) * args.page_size
+            assert earlier is not None
+            return earlier.list_leads(
+                conn, account.id, FIRST, last, feed.criteria, offset, args.page_size
+            )
 
     def aggregated(feed: Feed, page: int) -> Any:
         with db.read() as conn:
@@ -231,16 +268,24 @@ def measure(db: Any, account: Any, args: argparse.Namespace) -> list[dict[str, A
             assert got == expected, f"{feed_name} page {page}: the walk and the baseline differ"
             shown = min(args.page_size, max(0, got.total - (page - 1) * args.page_size))
             assert len(got.items) == shown, (feed_name, page, len(got.items))
-            ms: dict[str, list[float]] = {"walk": [], "baseline": []}
-            runs: dict[str, tuple[Callable[[Feed, int], Any], int]] = {
-                "walk": (walk, args.repeat),
-                "baseline": (aggregated, args.baseline_repeat),
-            }
-            for name, (query, repeat) in runs.items():
-                for _ in range(repeat):
+            ms: dict[str, list[float]] = {"walk": [], "baseline": [], "before": []}
+            if earlier is not None:
+                before(feed, page)  # its warm-up
+                # Interleaved, so that the machine's load falls on both alike.
+                for _ in range(args.repeat):
+                    for name, query in (("walk", walk), ("before", before)):
+                        started = time.perf_counter()
+                        query(feed, page)
+                        ms[name].append((time.perf_counter() - started) * 1000)
+            else:
+                for _ in range(args.repeat):
                     started = time.perf_counter()
-                    query(feed, page)
-                    ms[name].append((time.perf_counter() - started) * 1000)
+                    walk(feed, page)
+                    ms["walk"].append((time.perf_counter() - started) * 1000)
+            for _ in range(args.baseline_repeat):
+                started = time.perf_counter()
+                aggregated(feed, page)
+                ms["baseline"].append((time.perf_counter() - started) * 1000)
             results.append(
                 {
                     "feed": feed_name,
@@ -248,6 +293,7 @@ def measure(db: Any, account: Any, args: argparse.Namespace) -> list[dict[str, A
                     "total": got.total,
                     "walk": percentiles(ms["walk"]),
                     "baseline": percentiles(ms["baseline"]),
+                    "before": percentiles(ms["before"]) if ms["before"] else None,
                 }
             )
     return results
@@ -302,10 +348,14 @@ def run(backend: str, database_url: str, args: argparse.Namespace) -> None:
     )
     for r in results:
         (w50, w99), (b50, b99) = r["walk"], r["baseline"]
-        print(
+        line = (
             f"{r['feed']:<18} {r['page']:>4} {r['total']:>6} {w50:>7.1f}ms {w99:>7.1f}ms "
             f"{w99 / w50:>7.2f} {b50:>10.1f}ms {b99:>10.1f}ms {w50 / b50:>15.3f}"
         )
+        if r["before"] is not None:
+            (e50, e99) = r["before"]
+            line += f"  | {args.against} p50 {e50:.1f}ms p99 {e99:.1f}ms, walk / it {w50 / e50:.3f}"
+        print(line)
 
 
 def store_options(parser: argparse.ArgumentParser) -> None:
@@ -316,6 +366,11 @@ def store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--hidden", type=int, default=0, help="companies hidden (company rules) before timing"
+    )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also time store/leads.py's list_leads as of this git revision, interleaved",
     )
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="also measure on PostgreSQL")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")

@@ -172,8 +172,9 @@ class Settings(BaseSettings):
     )
     website_allow_loopback: bool = Field(
         default=False,
-        description="Let website enrichment fetch from loopback addresses (tests only; private, "
-        "link-local and other non-public addresses are refused always).",
+        description="Let website enrichment and the dashboard's installation check fetch from "
+        "loopback addresses (tests only; private, link-local and other non-public addresses "
+        "are refused always).",
     )
     websites_per_batch: int = Field(
         default=8, ge=1, description="Company websites fetched at most per pipeline batch."
@@ -197,6 +198,9 @@ class Settings(BaseSettings):
         gt=0,
         description="Days of nothing but failed deliveries after which an alert endpoint is "
         "disabled.",
+    )
+    installation_checks_per_minute: int = Field(
+        default=6, ge=1, description="Installation checks an account may run per minute."
     )
     # --- network types from public sources (`openfeeder networks update`) ---
     networks_bgptools_asns_url: str | None = Field(

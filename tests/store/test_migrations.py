@@ -54,3 +54,20 @@ def test_0007_backfills_the_last_visit_time_of_each_lead_day(db: Database) -> No
     with db.read() as conn:
         backfilled = conn.execute(sa.select(*columns).order_by(stats.c.lead_pk, stats.c.day)).all()
     assert backfilled == recorded
+
+
+def test_0012_adds_the_hidden_flag_without_touching_leads_or_their_visits(db: Database) -> None:
+    builder = Builder(db)
+    account = builder.account(builder.user())
+    builder.visits(account, builder.companies(3), per_company=2, seed=3)
+    tables = (t.leads, t.visits, t.lead_day_stats)
+    with db.read() as conn:
+        counts = [conn.execute(sa.select(sa.func.count()).select_from(x)).scalar() for x in tables]
+    config = alembic_config(db.engine)
+    command.downgrade(config, "0011")
+    command.upgrade(config, "head")
+    with db.read() as conn:
+        again = [conn.execute(sa.select(sa.func.count()).select_from(x)).scalar() for x in tables]
+        hidden = conn.execute(sa.select(t.leads.c.hidden).distinct()).scalars().all()
+    assert again == counts == [3, 6, counts[2]]
+    assert hidden == [False]

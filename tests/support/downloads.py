@@ -75,6 +75,7 @@ class Route:
     location: str = ""  # where a redirect points
     auth: str | None = None  # the Authorization header required, else 401
     last_modified: datetime | None = None  # answers 304 to an If-Modified-Since not older
+    content_type: str | None = None  # the Content-Type header, if any
 
 
 @dataclass
@@ -137,7 +138,7 @@ def _handler(files: FileServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 self.close_connection = True
                 return None
-            headers = {}
+            headers = {"Content-Type": route.content_type} if route.content_type else {}
             if route.last_modified is not None:
                 headers["Last-Modified"] = format_datetime(route.last_modified, usegmt=True)
             return self._send(route.status, route.body, headers)

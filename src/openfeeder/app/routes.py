@@ -521,6 +521,13 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads.csv", pages.feed_csv, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/settings/tracking", pages.tracking_settings, DASHBOARD, SESSION),
+    Endpoint(
+        "/app/{account_id}/settings/tracking/check",
+        pages.check_installation,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
     Endpoint("/app/{account_id}/settings/rules", pages.rules_settings, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/settings/rules", pages.add_rule, DASHBOARD, SESSION, ("POST",)),
     Endpoint(

@@ -23,7 +23,7 @@ from openfeeder.domain.feeds import NUMERIC, Criterion, Feed, FeedCriterion, par
 from openfeeder.domain.ids import whole_number
 from openfeeder.domain.models import Account, Lead
 from openfeeder.services import accounts as account_services
-from openfeeder.services import feeds, lead_actions, leads, signin, traffic, visits
+from openfeeder.services import feeds, installation, lead_actions, leads, signin, traffic, visits
 from openfeeder.services.urls import public_base_url
 
 PAGE_SIZE = 50
@@ -460,17 +460,48 @@ def _admin_account(ctx: WebContext, account_id: str) -> Account:
     return account
 
 
-def tracking_settings(ctx: WebContext, account_id: str) -> Response:
+def tracking_settings(
+    ctx: WebContext,
+    account_id: str,
+    status: int = 200,
+    check: installation.Check | None = None,
+    check_error: str | None = None,
+) -> Response:
     account = _admin_account(ctx, account_id)
-    base = public_base_url(ctx.services.settings, str(ctx.request.base_url))
     [view] = account_services.views(ctx.services.db, [account])
     return ctx.render(
         "settings_tracking.html",
+        status,
         account=account,
-        snippet=account_services.script_html(base, account.script_hash),
+        snippet=account_services.script_html(_base_url(ctx), account.script_hash),
         tracking_status=view.tracking_status,
         heard=traffic.tracking(ctx.services.db, account),
+        check=check,
+        check_error=check_error,
+        check_url=ctx.form.get("url", "")[: installation.MAX_URL],
     )
+
+
+def _base_url(ctx: WebContext) -> str:
+    return public_base_url(ctx.services.settings, str(ctx.request.base_url))
+
+
+def check_installation(ctx: WebContext, account_id: str) -> Response:
+    """The tracking page's "Check installation" form: the page again, with what was found."""
+    account = _admin_account(ctx, account_id)
+    services = ctx.services
+    try:
+        url = installation.checked_url(ctx.form.get("url", ""))
+        found = installation.check(
+            services.settings, services.limiter, account, _base_url(ctx), url
+        )
+    except BadRequest as error:
+        return tracking_settings(ctx, account_id, 400, check_error=error.detail)
+    except RateLimited as error:
+        response = tracking_settings(ctx, account_id, 429, check_error=error.detail)
+        response.headers["Retry-After"] = error.headers.get("Retry-After", "60")
+        return response
+    return tracking_settings(ctx, account_id, check=found)
 
 
 def rules_settings(

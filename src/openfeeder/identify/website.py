@@ -38,7 +38,13 @@ _USER_AGENT = "openfeeder (company website enrichment; +https://github.com/openf
 
 
 class Refused(Exception):
-    """The fetch may not go on; the message says why (in the cached answer)."""
+    """The fetch may not go on; the message says why (in the cached answer) and ``reason``
+    which rule stopped it: ``address``, ``url``, ``status``, ``not_html``, ``encoding`` or
+    ``redirects``."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def address_refusal(address: IPv4Address | IPv6Address, allow_loopback: bool) -> str | None:
@@ -65,10 +71,10 @@ def vet_addresses(
 ) -> IPv4Address | IPv6Address:
     """The address to connect to for ``host``: the first, once every one may be used."""
     if not addresses:
-        raise Refused(f"{host} has no address")
+        raise Refused(f"{host} has no address", "address")
     for address in addresses:
         if (why := address_refusal(address, allow_loopback)) is not None:
-            raise Refused(f"{host} resolves to {address}, {why}")
+            raise Refused(f"{host} resolves to {address}, {why}", "address")
     return addresses[0]
 
 
@@ -171,7 +177,7 @@ class WebsiteFetcher:
         for _hop in range(self._max_redirects + 1):
             target = httpx.URL(url)
             if target.scheme not in ("http", "https") or not target.host:
-                raise Refused(f"{url} is not an http(s) URL")
+                raise Refused(f"{url} is not an http(s) URL", "url")
             address = await self._vetted_address(target.host)
             pinned_url, headers, extensions = pinned(target, address)
             request = self._client.build_request(
@@ -187,11 +193,11 @@ class WebsiteFetcher:
                     url = str(target.join(location))
                     continue
                 if response.status_code != 200:
-                    raise Refused(f"{url} answered HTTP {response.status_code}")
+                    raise Refused(f"{url} answered HTTP {response.status_code}", "status")
                 return url, await self._body(url, response)
             finally:
                 await response.aclose()
-        raise Refused(f"more than {self._max_redirects} redirects")
+        raise Refused(f"more than {self._max_redirects} redirects", "redirects")
 
     async def _vetted_address(self, host: str) -> IPv4Address | IPv6Address:
         try:
@@ -213,10 +219,12 @@ class WebsiteFetcher:
     async def _body(self, url: str, response: httpx.Response) -> str:
         kind = response.headers.get("content-type", "text/html").split(";")[0].strip().lower()
         if kind not in ("text/html", "application/xhtml+xml", ""):
-            raise Refused(f"{url} is {kind}, not HTML")
+            raise Refused(f"{url} is {kind}, not HTML", "not_html")
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
-            raise Refused(f"{url} is sent {encoding}-encoded although identity was asked for")
+            raise Refused(
+                f"{url} is sent {encoding}-encoded although identity was asked for", "encoding"
+            )
         body = bytearray()
         async for chunk in response.aiter_raw():
             body += chunk[: self._max_bytes - len(body)]

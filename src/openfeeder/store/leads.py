@@ -10,6 +10,8 @@ lead, its company or its location (and the activity ``exists`` criteria) are joi
 walk. Criteria on interval totals (``visits``, ``pageviews`` thresholds) cannot be decided
 row by row: such feeds take the slow path, ``list_leads_aggregated``, which aggregates every
 day row of the interval (never raw visits), so its cost follows days × leads in the range.
+Leads of hidden companies (``leads.hidden``) are in no list: the walk of an account that has
+some leaves them out by a ``NOT IN`` list of their primary keys, the other paths by the flag.
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ def list_leads(
     criteria on interval totals take ``list_leads_aggregated``."""
     if any(c.criterion_type in _AGGREGATE_CRITERIA for c in criteria):
         return list_leads_aggregated(conn, account_id, first, last, criteria, offset, limit)
-    walk = _walk(criteria).bound(account_id, first, last)
+    walk = _walk(criteria, _has_hidden(conn, account_id)).bound(account_id, first, last)
     total = walk.count(conn)
     limit = max(0, min(limit, total - offset))
     if not limit:
@@ -220,24 +222,32 @@ _LOCATION_CRITERIA = {Criterion.COUNTRY_CODE, Criterion.REGION, Criterion.CITY}
 _WALKS: dict[str, _Walk] = {}
 
 
-def _walk(criteria: list[FeedCriterion]) -> _Walk:
+def _walk(criteria: list[FeedCriterion], hidden: bool) -> _Walk:
     """A feed's walk statements, built once: a request only binds its values. Keyed by what
     the statements read (a criterion's values may be unhashable JSON, e.g. a list
-    ``display_value``, which no query reads)."""
-    key = repr([(c.criterion_type, c.search_value, c.excluded) for c in criteria])
+    ``display_value``, which no query reads) and whether the account has hidden leads."""
+    key = repr([(c.criterion_type, c.search_value, c.excluded) for c in criteria]) + str(hidden)
     walk = _WALKS.get(key)
     if walk is None:
         if len(_WALKS) >= 256:
             _WALKS.clear()
-        walk = _WALKS[key] = _Walk(criteria)
+        walk = _WALKS[key] = _Walk(criteria, hidden)
     return walk
 
 
+def _has_hidden(conn: sa.Connection, account_id: int) -> bool:
+    """Whether the account has a hidden lead (one probe of the ``(account_id, hidden)``
+    index): only then does its walk pay for leaving them out."""
+    leads = t.leads.c
+    query = sa.select(leads.pk).where(leads.account_id == account_id, leads.hidden.is_(True))
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def _hidden_leads(account_id: sa.ColumnElement[int]) -> sa.Select[tuple[int]]:
-    """The account's hidden leads (few, by the ``(account_id, hidden)`` index). The walk
-    leaves them out with ``NOT IN`` this list, which both backends evaluate once per statement
-    (a hashed subplan, an ephemeral index), so the walk stays on its covering index rather
-    than joining ``leads`` for every row it reads."""
+    """The account's hidden leads (few, by the ``(account_id, hidden)`` index). The walk of
+    an account that has some leaves them out with ``NOT IN`` this list, which both backends
+    evaluate once per statement (a hashed subplan, an ephemeral index), so the walk stays on
+    its covering index rather than joining ``leads`` for every row it reads."""
     leads = t.leads.c
     return sa.select(leads.pk).where(leads.account_id == account_id, leads.hidden.is_(True))
 
@@ -250,7 +260,7 @@ class _Walk:
     # they do not, the walk reads twice as many rows again).
     SLACK = 1.2
 
-    def __init__(self, criteria: list[FeedCriterion]) -> None:
+    def __init__(self, criteria: list[FeedCriterion], hidden: bool) -> None:
         s = t.lead_day_stats
         first = sa.bindparam("walk_first", type_=sa.Date)
         last = sa.bindparam("walk_last", type_=sa.Date)
@@ -260,8 +270,9 @@ class _Walk:
             s.c.last_visit_at >= sa.bindparam("walk_after", type_=t.Timestamp()),
             s.c.last_visit_at < sa.bindparam("walk_before", type_=t.Timestamp()),
             s.c.day.between(first, last),
-            s.c.lead_pk.not_in(_hidden_leads(account_id)),
         ]
+        if hidden:
+            where.append(s.c.lead_pk.not_in(_hidden_leads(account_id)))
         source: sa.FromClause = s
         clauses = _criteria_clauses(criteria, s, first, last)
         if clauses:

@@ -18,8 +18,8 @@ class Rule:
     id: int
     kind: str  # ip_range, country, hostname or company
     value: str
-    # For a company rule: the names of the known companies it hides (none yet for a domain
-    # no company of that domain has visited from).
+    # For a company rule: the names of the account's lead companies it hides (none for a
+    # domain no company of which has visited yet).
     companies: tuple[str, ...] = ()
 
 
@@ -32,9 +32,14 @@ def rules_of(conn: sa.Connection, account_id: int) -> list[Rule]:
     values = [rule.value for rule in found if rule.kind == "company"]
     if not values:
         return found
-    c = t.companies.c
+    c, leads = t.companies.c, t.leads.c
     names: dict[str, list[str]] = {}
-    by = sa.select(c.id, c.domain, c.name).where(_company_is(values)).order_by(c.name)
+    # Only companies that are leads of this account: the company database is shared, and
+    # another account's visitors are none of this one's business.
+    own = sa.select(leads.company_id).where(leads.account_id == account_id)
+    by = (
+        sa.select(c.id, c.domain, c.name).where(_company_is(values), c.id.in_(own)).order_by(c.name)
+    )
     for company_id, domain, name in conn.execute(by):
         for key in {company_id, domain}:
             names.setdefault(key, []).append(name)

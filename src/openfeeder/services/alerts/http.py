@@ -70,7 +70,7 @@ class Poster:
         try:
             target = httpx.URL(url)
             if target.scheme not in ("http", "https") or not target.host:
-                raise Refused(f"{url} is not an http(s) URL")
+                raise Refused(f"{url} is not an http(s) URL", "url")
             address = vet_addresses(target.host, _resolve(target.host), self._allow_loopback)
             pinned_url, host, extensions = pinned(target, address)
             request = self._client.build_request(
@@ -114,7 +114,7 @@ def _resolve(host: str) -> list[IPv4Address | IPv6Address]:
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
-        raise Refused(f"{host} does not resolve ({error.strerror})") from None
+        raise Refused(f"{host} does not resolve ({error.strerror})", "address") from None
     found: list[IPv4Address | IPv6Address] = []
     for *_, sockaddr in infos:
         address = ip_address(str(sockaddr[0]).split("%")[0])
