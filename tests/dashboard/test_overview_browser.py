@@ -11,13 +11,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from openfeeder.domain import ids
-from openfeeder.domain.models import Account, NewVisit
+from openfeeder.domain.models import Account, Company, NewVisit
 from openfeeder.services.visits import record_visits, route_step
+from openfeeder.store.companies import upsert_companies
 from openfeeder.store.db import Database
 from tests.dashboard.conftest import PASSWORD, give_password
-from tests.dashboard.test_browser import ARTIFACTS, PAYLOADS, SIZES, _hostile_lead
 from tests.support.browser import launch_chromium, serve_dashboard, watch
+from tests.support.dashboard import ARTIFACTS, SIZES
 from tests.support.factories import BOSTON, HELSINKI, STOCKHOLM, Builder, Member
+
+PAYLOADS = (
+    '<script>window.__xss="script"</script>',
+    "<img src=x onerror=\"window.__xss='img'\">",
+    '"><svg onload="window.__xss=\'svg\'">',
+)
+HOSTILE = " ".join(PAYLOADS)
+
 
 PATHS = (
     "/",
@@ -70,6 +79,43 @@ def _traffic(builder: Builder, account: Account) -> None:
                 )
             )
     record_visits(builder.db, made)
+
+
+def _hostile_lead(builder: Builder, account: Account) -> Company:
+    company = Company(
+        id=ids.new_company_id(),
+        name=f"Evil {HOSTILE}",
+        domain="evil.example",
+        industry=HOSTILE,
+        logo_url="javascript:window.__xss='logo'",
+        website_url="javascript:window.__xss='site'",
+    )
+    with builder.db.write() as conn:
+        upsert_companies(conn, [company])
+    start = datetime.now(UTC) - timedelta(hours=2)
+    record_visits(
+        builder.db,
+        [
+            NewVisit(
+                id=ids.new_visit_id(),
+                account_id=account.id,
+                company_id=company.id,
+                location=HELSINKI,
+                started_at=start,
+                route=[
+                    route_step(f"https://site.example/?q={HOSTILE}", HOSTILE, 40),
+                    route_step("https://site.example/pricing", "Pricing", 65),
+                ],
+                source=HOSTILE,
+                medium="email",
+                campaign=HOSTILE,
+                referring_url=f"https://ref.example/{HOSTILE}",
+                match_source="asn",
+                match_reason=HOSTILE,
+            )
+        ],
+    )
+    return company
 
 
 def test_the_overview_draws_its_chart_in_a_real_browser(
