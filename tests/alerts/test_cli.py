@@ -70,7 +70,7 @@ def test_bad_input_is_one_line(settings: Settings, account: Account) -> None:
     url = settings.database_url
     a = str(account.id)
     assert "http(s)" in fails(url, "alerts", "endpoints", "add", "--account", a, "ftp://x/")
-    assert "not available" in fails(
+    assert "is not an email address" in fails(
         url, "alerts", "endpoints", "add", "--account", a, "--kind", "email", "https://x.example/"
     )
     assert "pattern" in fails(
