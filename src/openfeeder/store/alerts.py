@@ -3,8 +3,8 @@ and the delivery outbox the delivery loop claims with a lease, with each attempt
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -181,19 +181,32 @@ def visit_facts(conn: sa.Connection, visit_ids: Sequence[str]) -> list[dict[str,
     ]
 
 
-def last_events(
-    conn: sa.Connection, rule_ids: Collection[int], lead_pks: Collection[int]
-) -> dict[tuple[int, int], datetime]:
-    """When each rule last made an event for each of these leads."""
-    if not rule_ids or not lead_pks:
-        return {}
+def cooling(
+    conn: sa.Connection,
+    cooldowns: Mapping[int, Collection[int]],
+    lead_pks: Collection[int],
+    now: datetime,
+) -> set[tuple[int, int]]:
+    """The (rule, lead) pairs, of these leads, whose rule made an event for the lead within
+    its cooldown before ``now`` (later than ``now`` minus the cooldown); ``cooldowns`` maps
+    a cooldown in seconds to the rules that have it. One statement, whatever the rules."""
     ev = t.alert_events
+    windows = [
+        sa.and_(
+            ev.c.rule_id.in_(sorted(rule_ids)),
+            ev.c.created_at > now - timedelta(seconds=seconds),
+        )
+        for seconds, rule_ids in sorted(cooldowns.items())
+        if rule_ids
+    ]
+    if not windows or not lead_pks:
+        return set()
     query = (
-        sa.select(ev.c.rule_id, ev.c.lead_pk, sa.func.max(ev.c.created_at, type_=t.Timestamp()))
-        .where(ev.c.rule_id.in_(sorted(rule_ids)), ev.c.lead_pk.in_(sorted(lead_pks)))
-        .group_by(ev.c.rule_id, ev.c.lead_pk)
+        sa.select(ev.c.rule_id, ev.c.lead_pk)
+        .where(ev.c.lead_pk.in_(sorted(lead_pks)), sa.or_(*windows))
+        .distinct()
     )
-    return {(rule_id, lead_pk): at for rule_id, lead_pk, at in conn.execute(query)}
+    return {(int(rule_id), int(lead_pk)) for rule_id, lead_pk in conn.execute(query)}
 
 
 def existing_events(conn: sa.Connection, visit_ids: Collection[str]) -> set[tuple[int, int, str]]:
