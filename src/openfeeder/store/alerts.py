@@ -20,7 +20,7 @@ from openfeeder.domain.alerts import (
 )
 from openfeeder.domain.models import Visit
 from openfeeder.store import schema as t
-from openfeeder.store.bulk import write_rows
+from openfeeder.store.bulk import converted, write_rows
 from openfeeder.store.rows import prefixed
 from openfeeder.store.visits import visit_from_row
 
@@ -265,25 +265,38 @@ def add_events(
     skipped with its deliveries: the unique key, not the check, makes events exactly once."""
     if not events:
         return
-    write_rows(
-        conn,
-        t.alert_events,
-        _EVENT_COLUMNS,
-        [[e[c] for c in _EVENT_COLUMNS] for e in events],
-        keys=["rule_id", "lead_pk", "visit_id"],
-    )
-    ev = t.alert_events
-    ids = [e["id"] for e in events]
-    mine: set[str] = set()
-    for start in range(0, len(ids), 500):
-        query = sa.select(ev.c.id).where(ev.c.id.in_(ids[start : start + 500]))
-        mine.update(conn.execute(query).scalars())
+    mine = _insert_events(conn, events)
     write_rows(
         conn,
         t.alert_deliveries,
         _DELIVERY_ROW,
         [[d[c] for c in _DELIVERY_ROW] for d in deliveries if d["event_id"] in mine],
     )
+
+
+def _insert_events(conn: sa.Connection, events: Sequence[dict[str, Any]]) -> set[str]:
+    """INSERT the events whose key is free; the ids of those inserted. PostgreSQL: one
+    statement, the rows as one array per column (``unnest``) and the inserted ids
+    returned; SQLite (in process): one ``executemany``, then the inserted ids read back."""
+    ev = t.alert_events
+    rows = [[e[c] for c in _EVENT_COLUMNS] for e in events]
+    if conn.dialect.name == "postgresql":
+        arrays = ", ".join(f"%s::{ev.c[c].type.compile(conn.dialect)}[]" for c in _EVENT_COLUMNS)
+        statement = (
+            f"INSERT INTO alert_events ({', '.join(_EVENT_COLUMNS)}) "  # noqa: S608 - schema names
+            f"SELECT * FROM unnest({arrays}) "
+            "ON CONFLICT (rule_id, lead_pk, visit_id) DO NOTHING RETURNING id"
+        )
+        values = converted(conn, ev, _EVENT_COLUMNS, rows)
+        arguments = tuple(list(column) for column in zip(*values, strict=True))
+        return set(conn.exec_driver_sql(statement, arguments).scalars())
+    write_rows(conn, ev, _EVENT_COLUMNS, rows, keys=["rule_id", "lead_pk", "visit_id"])
+    ids = [e["id"] for e in events]
+    mine: set[str] = set()
+    for start in range(0, len(ids), 500):
+        query = sa.select(ev.c.id).where(ev.c.id.in_(ids[start : start + 500]))
+        mine.update(conn.execute(query).scalars())
+    return mine
 
 
 def add_test_event(
