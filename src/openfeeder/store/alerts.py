@@ -156,16 +156,6 @@ def visit_facts(conn: sa.Connection, visit_ids: Sequence[str]) -> list[dict[str,
     """Of each visit: its lead, start, route and the start of the lead's visit before it."""
     if not visit_ids:
         return []
-    v = t.visits
-    earlier = v.alias("earlier")
-    previous = (
-        sa.select(sa.func.max(earlier.c.started_at, type_=t.Timestamp()))
-        .where(earlier.c.lead_pk == v.c.lead_pk, earlier.c.started_at < v.c.started_at)
-        .scalar_subquery()
-    )
-    query = sa.select(
-        v.c.id, v.c.account_id, v.c.lead_pk, v.c.started_at, v.c.visit_route, previous
-    ).where(v.c.id.in_(sorted(visit_ids)))
     return [
         {
             "id": id_,
@@ -176,9 +166,27 @@ def visit_facts(conn: sa.Connection, visit_ids: Sequence[str]) -> list[dict[str,
             "previous_start": previous_start,
         }
         for id_, account_id, lead_pk, started_at, route, previous_start in conn.execute(
-            query.order_by(v.c.started_at, v.c.id)
+            _VISIT_FACTS, {"visit_ids": sorted(visit_ids)}
         )
     ]
+
+
+def _visit_facts_statement() -> sa.Select[Any]:
+    v = t.visits
+    earlier = v.alias("earlier")
+    previous = (
+        sa.select(sa.func.max(earlier.c.started_at, type_=t.Timestamp()))
+        .where(earlier.c.lead_pk == v.c.lead_pk, earlier.c.started_at < v.c.started_at)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(v.c.id, v.c.account_id, v.c.lead_pk, v.c.started_at, v.c.visit_route, previous)
+        .where(v.c.id.in_(sa.bindparam("visit_ids", expanding=True)))
+        .order_by(v.c.started_at, v.c.id)
+    )
+
+
+_VISIT_FACTS = _visit_facts_statement()  # built once: batch after batch, only values change
 
 
 def cooling(
