@@ -493,7 +493,10 @@ def run_with_rules(stores: Any, args: argparse.Namespace, backend: str, count: i
     """The pipeline on a copy of the source store with ``--rules`` alert rules added."""
     ruled = stores.clone("source", "rules")
     add_rules(ruled, args.rules, args.rule_mix)
-    phase, done, _ = run_pipeline(ruled, args, ROOT / "src")
+    if args.profile:
+        phase, done, _ = profiled(ruled, args, f"{args.profile}.{backend}.rules")
+    else:
+        phase, done, _ = run_pipeline(ruled, args, ROOT / "src")
     events = count_rows(ruled, "alert_events")
     stores.drop("rules")
     if done != count:
@@ -623,7 +626,11 @@ def main() -> None:
     parser.add_argument(
         "--before", type=Path, help="a src directory of other code to run on the same hits"
     )
-    parser.add_argument("--profile", help="write cProfile stats of the pipeline to FILE.<backend>")
+    parser.add_argument(
+        "--profile",
+        help="write cProfile stats of the pipeline to FILE.<backend> (with --rules, also"
+        " of the run with rules to FILE.<backend>.rules)",
+    )
     parser.add_argument("--rules", type=int, default=0, help="also run with N alert rules")
     parser.add_argument(
         "--rule-mix",

@@ -19,6 +19,7 @@ from openfeeder.pipeline.steps import Step
 from openfeeder.services import alerts, feeds
 from openfeeder.services.alerts import evaluate_visits
 from openfeeder.services.alerts.events import stored_body
+from openfeeder.store import alerts as alerts_store
 from openfeeder.store import schema as t
 from openfeeder.store.db import Database
 from tests.support.pipeline import GLOBEX_IP, T0, World
@@ -182,6 +183,59 @@ def test_no_cooldown_fires_for_every_visit_and_disabled_rules_never(world: World
     visit(world, T0 + timedelta(hours=1), "/")
     process(world)
     assert [e["rule_id"] for e in events(world.db)] == [every.id, every.id]
+
+
+def test_alike_rules_are_asked_once_but_each_keeps_its_cooldown_and_endpoint(
+    world: World,
+) -> None:
+    pattern = {"pattern": "*/pricing"}
+    hourly = rule(
+        world, "http://127.0.0.1:9/a", "page_visit", params=pattern, cooldown_seconds=3600
+    )
+    every = rule(world, "http://127.0.0.1:9/b", "page_visit", params=pattern, cooldown_seconds=0)
+    other = rule(world, "http://127.0.0.1:9/c", "page_visit", params={"pattern": "*/jobs"})
+    visit(world, T0, "/", "/pricing")
+    visit(world, T0 + timedelta(hours=1), "/pricing")
+    process(world)
+    made = events(world.db)
+    assert sorted(e["rule_id"] for e in made) == sorted([hourly.id, every.id, every.id])
+    assert other.id not in {e["rule_id"] for e in made}
+    sent = {
+        (e["rule_id"], d["endpoint_id"])
+        for e in made
+        for d in deliveries(world.db)
+        if d["event_id"] == e["id"]
+    }
+    assert sent == {(hourly.id, hourly.endpoint_ids[0]), (every.id, every.endpoint_ids[0])}
+
+
+def test_a_key_taken_before_the_insert_is_skipped_with_its_deliveries(world: World) -> None:
+    made = rule(world, "http://127.0.0.1:9/", "new_company")
+    visit(world, T0, "/")
+    process(world)
+    (first,) = events(world.db)
+    endpoint = made.endpoint_ids[0]
+    taken = {k: first[k] for k in ("account_id", "rule_id", "lead_pk", "visit_id", "type")}
+    fresh = taken | {"visit_id": "another-visit"}
+    rows = [
+        taken | {"id": "a" * 36, "quality": 1, "created_at": NOW},
+        fresh | {"id": "b" * 36, "quality": 2, "created_at": NOW},
+    ]
+    due = [
+        {
+            "event_id": r["id"],
+            "endpoint_id": endpoint,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": NOW,
+            "created_at": NOW,
+        }
+        for r in rows
+    ]
+    with world.db.write() as conn:
+        alerts_store.add_events(conn, rows, due)
+    assert sorted(e["id"] for e in events(world.db)) == sorted([first["id"], "b" * 36])
+    assert sorted(d["event_id"] for d in deliveries(world.db)) == sorted([first["id"], "b" * 36])
 
 
 def test_evaluating_the_same_visits_again_makes_no_second_event(world: World) -> None:

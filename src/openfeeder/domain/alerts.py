@@ -202,6 +202,8 @@ def glob_match(pattern: str, text: str) -> bool:
 
 
 def _piece_at(piece: str, text: str, at: int) -> bool:
+    if "?" not in piece:
+        return text.startswith(piece, at)
     if at + len(piece) > len(text):
         return False
     return all(p in ("?", c) for p, c in zip(piece, text[at : at + len(piece)], strict=True))

@@ -3,8 +3,8 @@ and the delivery outbox the delivery loop claims with a lease, with each attempt
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from openfeeder.domain.alerts import (
 )
 from openfeeder.domain.models import Visit
 from openfeeder.store import schema as t
-from openfeeder.store.bulk import write_rows
+from openfeeder.store.bulk import converted, write_rows
 from openfeeder.store.rows import prefixed
 from openfeeder.store.visits import visit_from_row
 
@@ -156,16 +156,6 @@ def visit_facts(conn: sa.Connection, visit_ids: Sequence[str]) -> list[dict[str,
     """Of each visit: its lead, start, route and the start of the lead's visit before it."""
     if not visit_ids:
         return []
-    v = t.visits
-    earlier = v.alias("earlier")
-    previous = (
-        sa.select(sa.func.max(earlier.c.started_at, type_=t.Timestamp()))
-        .where(earlier.c.lead_pk == v.c.lead_pk, earlier.c.started_at < v.c.started_at)
-        .scalar_subquery()
-    )
-    query = sa.select(
-        v.c.id, v.c.account_id, v.c.lead_pk, v.c.started_at, v.c.visit_route, previous
-    ).where(v.c.id.in_(sorted(visit_ids)))
     return [
         {
             "id": id_,
@@ -176,24 +166,55 @@ def visit_facts(conn: sa.Connection, visit_ids: Sequence[str]) -> list[dict[str,
             "previous_start": previous_start,
         }
         for id_, account_id, lead_pk, started_at, route, previous_start in conn.execute(
-            query.order_by(v.c.started_at, v.c.id)
+            _VISIT_FACTS, {"visit_ids": sorted(visit_ids)}
         )
     ]
 
 
-def last_events(
-    conn: sa.Connection, rule_ids: Collection[int], lead_pks: Collection[int]
-) -> dict[tuple[int, int], datetime]:
-    """When each rule last made an event for each of these leads."""
-    if not rule_ids or not lead_pks:
-        return {}
-    ev = t.alert_events
-    query = (
-        sa.select(ev.c.rule_id, ev.c.lead_pk, sa.func.max(ev.c.created_at, type_=t.Timestamp()))
-        .where(ev.c.rule_id.in_(sorted(rule_ids)), ev.c.lead_pk.in_(sorted(lead_pks)))
-        .group_by(ev.c.rule_id, ev.c.lead_pk)
+def _visit_facts_statement() -> sa.Select[Any]:
+    v = t.visits
+    earlier = v.alias("earlier")
+    previous = (
+        sa.select(sa.func.max(earlier.c.started_at, type_=t.Timestamp()))
+        .where(earlier.c.lead_pk == v.c.lead_pk, earlier.c.started_at < v.c.started_at)
+        .scalar_subquery()
     )
-    return {(rule_id, lead_pk): at for rule_id, lead_pk, at in conn.execute(query)}
+    return (
+        sa.select(v.c.id, v.c.account_id, v.c.lead_pk, v.c.started_at, v.c.visit_route, previous)
+        .where(v.c.id.in_(sa.bindparam("visit_ids", expanding=True)))
+        .order_by(v.c.started_at, v.c.id)
+    )
+
+
+_VISIT_FACTS = _visit_facts_statement()  # built once: batch after batch, only values change
+
+
+def cooling(
+    conn: sa.Connection,
+    cooldowns: Mapping[int, Collection[int]],
+    lead_pks: Collection[int],
+    now: datetime,
+) -> set[tuple[int, int]]:
+    """The (rule, lead) pairs, of these leads, whose rule made an event for the lead within
+    its cooldown before ``now`` (later than ``now`` minus the cooldown); ``cooldowns`` maps
+    a cooldown in seconds to the rules that have it. One statement, whatever the rules."""
+    ev = t.alert_events
+    windows = [
+        sa.and_(
+            ev.c.rule_id.in_(sorted(rule_ids)),
+            ev.c.created_at > now - timedelta(seconds=seconds),
+        )
+        for seconds, rule_ids in sorted(cooldowns.items())
+        if rule_ids
+    ]
+    if not windows or not lead_pks:
+        return set()
+    query = (
+        sa.select(ev.c.rule_id, ev.c.lead_pk)
+        .where(ev.c.lead_pk.in_(sorted(lead_pks)), sa.or_(*windows))
+        .distinct()
+    )
+    return {(int(rule_id), int(lead_pk)) for rule_id, lead_pk in conn.execute(query)}
 
 
 def existing_events(conn: sa.Connection, visit_ids: Collection[str]) -> set[tuple[int, int, str]]:
@@ -252,25 +273,38 @@ def add_events(
     skipped with its deliveries: the unique key, not the check, makes events exactly once."""
     if not events:
         return
-    write_rows(
-        conn,
-        t.alert_events,
-        _EVENT_COLUMNS,
-        [[e[c] for c in _EVENT_COLUMNS] for e in events],
-        keys=["rule_id", "lead_pk", "visit_id"],
-    )
-    ev = t.alert_events
-    ids = [e["id"] for e in events]
-    mine: set[str] = set()
-    for start in range(0, len(ids), 500):
-        query = sa.select(ev.c.id).where(ev.c.id.in_(ids[start : start + 500]))
-        mine.update(conn.execute(query).scalars())
+    mine = _insert_events(conn, events)
     write_rows(
         conn,
         t.alert_deliveries,
         _DELIVERY_ROW,
         [[d[c] for c in _DELIVERY_ROW] for d in deliveries if d["event_id"] in mine],
     )
+
+
+def _insert_events(conn: sa.Connection, events: Sequence[dict[str, Any]]) -> set[str]:
+    """INSERT the events whose key is free; the ids of those inserted. PostgreSQL: one
+    statement, the rows as one array per column (``unnest``) and the inserted ids
+    returned; SQLite (in process): one ``executemany``, then the inserted ids read back."""
+    ev = t.alert_events
+    rows = [[e[c] for c in _EVENT_COLUMNS] for e in events]
+    if conn.dialect.name == "postgresql":
+        arrays = ", ".join(f"%s::{ev.c[c].type.compile(conn.dialect)}[]" for c in _EVENT_COLUMNS)
+        statement = (
+            f"INSERT INTO alert_events ({', '.join(_EVENT_COLUMNS)}) "  # noqa: S608 - schema names
+            f"SELECT * FROM unnest({arrays}) "
+            "ON CONFLICT (rule_id, lead_pk, visit_id) DO NOTHING RETURNING id"
+        )
+        values = converted(conn, ev, _EVENT_COLUMNS, rows)
+        arguments = tuple(list(column) for column in zip(*values, strict=True))
+        return set(conn.exec_driver_sql(statement, arguments).scalars())
+    write_rows(conn, ev, _EVENT_COLUMNS, rows, keys=["rule_id", "lead_pk", "visit_id"])
+    ids = [e["id"] for e in events]
+    mine: set[str] = set()
+    for start in range(0, len(ids), 500):
+        query = sa.select(ev.c.id).where(ev.c.id.in_(ids[start : start + 500]))
+        mine.update(conn.execute(query).scalars())
+    return mine
 
 
 def add_test_event(

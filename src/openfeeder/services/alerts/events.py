@@ -75,7 +75,7 @@ def _evaluate_account(
     pks = sorted({fact["lead_pk"] for fact in facts})
     feeds = _feeds(conn, account.id, rules)
     members: dict[tuple[Any, ...], dict[int, int]] = {}
-    watching: list[tuple[Rule, dict[int, int]]] = []  # each rule with its feed's members
+    tests: dict[tuple[Any, ...], _Test] = {}  # rules that fire alike, evaluated once a visit
     for rule in rules:
         feed = feeds.get(_feed_key(rule))
         if feed is None:
@@ -85,18 +85,24 @@ def _evaluate_account(
             members[key] = leads_store.feed_members(
                 conn, account.id, first, last, feed.criteria, pks
             )
-        watching.append((rule, members[key]))
+        alike = (key, rule.trigger, repr(sorted(rule.params.items())))
+        if alike not in tests:
+            tests[alike] = _Test(rule, members[key], [])
+        tests[alike].rules.append(rule)
     candidates: list[tuple[Rule, dict[str, Any], int]] = []
     for fact in facts:
         pages = _Pages(fact["route"])
-        for rule, in_feed in watching:
-            quality = in_feed.get(fact["lead_pk"])
-            if quality is not None and _fires(rule, fact, quality, pages):
-                candidates.append((rule, fact, quality))
+        for test in tests.values():
+            quality = test.members.get(fact["lead_pk"])
+            if quality is not None and _fires(test.rule, fact, quality, pages):
+                candidates += [(rule, fact, quality) for rule in test.rules]
     if not candidates:
         return 0
     existing = store.existing_events(conn, {fact["id"] for _, fact, _ in candidates})
-    latest = store.last_events(conn, {rule.id for rule in rules}, pks)
+    cooldowns: dict[int, set[int]] = {}
+    for rule, _, _ in candidates:
+        cooldowns.setdefault(rule.cooldown_seconds, set()).add(rule.id)
+    cooling = store.cooling(conn, cooldowns, {fact["lead_pk"] for _, fact, _ in candidates}, now)
     endpoints = {e.id for e in store.list_endpoints(conn, account.id) if e.enabled}
     events: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
@@ -104,10 +110,10 @@ def _evaluate_account(
         lead_pk = fact["lead_pk"]
         if (rule.id, lead_pk, fact["id"]) in existing:
             continue
-        previous = latest.get((rule.id, lead_pk))
-        if previous is not None and now - previous < timedelta(seconds=rule.cooldown_seconds):
+        if (rule.id, lead_pk) in cooling:
             continue
-        latest[(rule.id, lead_pk)] = now
+        if rule.cooldown_seconds > 0:  # this event starts the rule's cooldown for the lead
+            cooling.add((rule.id, lead_pk))
         event_id = str(uuid.uuid4())
         # The body is built by the event's first delivery (``stored_body``): the batch only
         # writes these two small rows.
@@ -143,6 +149,17 @@ def delivery_rows(
         }
         for endpoint_id in sorted(set(endpoint_ids))
     ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Test:
+    """Rules with the same feed, trigger and parameters: whether they fire for a visit is
+    one question (asked of ``rule``, the first), whatever their names, endpoints and
+    cooldowns."""
+
+    rule: Rule
+    members: dict[int, int]  # the feed's leads among the batch's, with their quality
+    rules: list[Rule]
 
 
 class _Pages:
