@@ -270,3 +270,26 @@ def test_a_member_gets_403_and_changes_nothing(
         assert answer.status_code == 403
     assert alerts.list_endpoints(db, account) == [endpoint]
     assert alerts.list_deliveries(db, account) == []
+
+
+def test_a_hostile_answer_is_shown_escaped(
+    admin_client: TestClient,
+    settings: Settings,
+    db: Database,
+    builder: Builder,
+    member: Member,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    account = builder.account(member)
+    receiver.status = 418
+    receiver.answer = b"<script>window.__xss=1</script><img src=x onerror=alert(1)>"
+    endpoint = alerts.create_endpoint(db, account, "webhook", receiver.url, _now()).endpoint
+    delivery = alerts.send_test_event(db, account, endpoint.id, _now(), "http://x")
+    assert _deliver(settings, db) == 1
+    log = admin_client.get(_page(account) + "/deliveries").text
+    assert ">pending<" in log  # failed once, retried later
+    detail = admin_client.get(_page(account) + f"/deliveries/{delivery.id}").text
+    assert "HTTP 418" in detail
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in detail
+    assert "<script>window.__xss" not in detail
+    assert "<img src=x" not in detail
