@@ -232,6 +232,14 @@ def test_the_log_pages_newest_first(
     second = admin_client.get(_page(account) + f"/deliveries?before={older.group(1)}").text
     assert [int(i) for i in re.findall(r"deliveries/(\d+)\">#", second)] == made[::-1][50:]
     assert 'rel="next"' not in second
+    other = alerts.create_endpoint(
+        db, account, "webhook", "https://other.example.com/x", _now()
+    ).endpoint
+    theirs = alerts.send_test_event(db, account, other.id, _now(), "http://x").id
+    only = admin_client.get(_page(account) + f"/deliveries?endpoint={other.id}").text
+    assert [int(i) for i in re.findall(r"deliveries/(\d+)\">#", only)] == [theirs]
+    assert "Only the deliveries to" in only
+    assert admin_client.get(_page(account) + "/deliveries?endpoint=999999").status_code == 404
     bad = admin_client.get(_page(account) + "/deliveries?before=x")
     assert bad.status_code == 400
     assert "whole number" in bad.text

@@ -302,15 +302,23 @@ def delete_rule(ctx: WebContext, account_id: str, alert_rule_id: str) -> Respons
 # ── the delivery log ──
 
 
+def _query_number(ctx: WebContext, name: str, what: str) -> int | None:
+    raw = ctx.query.get(name, "")
+    number = whole_number(raw, 18) if raw else None
+    if raw and number is None:
+        raise BadRequest(f"{name} is the id of {what}: a whole number.", parameter=name)
+    return number
+
+
 def deliveries_page(ctx: WebContext, account_id: str) -> Response:
-    """The log, newest first, a page at a time (``before``: the last delivery id seen)."""
+    """The log, newest first, a page at a time (``before``: the last delivery id seen),
+    of every endpoint or of one (``endpoint``)."""
     account = _admin_account(ctx, account_id)
     db = ctx.services.db
-    raw = ctx.query.get("before", "")
-    before = whole_number(raw, 18) if raw else None
-    if raw and before is None:
-        raise BadRequest("before is the id of a delivery: a whole number.", parameter="before")
-    page = alerts.list_deliveries(db, account, limit=PAGE_SIZE + 1, before=before)
+    before = _query_number(ctx, "before", "a delivery")
+    endpoint_id = _query_number(ctx, "endpoint", "an endpoint")
+    only = alerts.get_endpoint(db, account, endpoint_id) if endpoint_id is not None else None
+    page = alerts.list_deliveries(db, account, endpoint_id, limit=PAGE_SIZE + 1, before=before)
     names = {e.id: e.name for e in alerts.list_endpoints(db, account)}
     return ctx.render(
         "settings_alerts_deliveries.html",
@@ -319,6 +327,7 @@ def deliveries_page(ctx: WebContext, account_id: str) -> Response:
         deliveries=[(d, names.get(d.endpoint_id, f"#{d.endpoint_id}")) for d in page[:PAGE_SIZE]],
         older=page[PAGE_SIZE - 1].id if len(page) > PAGE_SIZE else None,
         paged=before is not None,
+        only=only,
         notice=NOTICES.get(ctx.query.get("done", "")),
     )
 
