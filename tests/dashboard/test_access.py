@@ -44,6 +44,10 @@ def _state(db: Database) -> tuple[object, ...]:
                 t.memberships,
                 t.invitations,
                 t.api_tokens,
+                t.alert_endpoints,
+                t.alert_rules,
+                t.alert_events,
+                t.alert_deliveries,
             )
         )
 
@@ -71,11 +75,23 @@ VALID_FORM = {
     "url": "http://127.0.0.1:9/",  # the installation check: refused (loopback), nothing fetched
 }
 Owned = dict[str, str]
+# Forms of routes that take other fields than VALID_FORM's (the endpoint ticked: the
+# account's own).
+ALERTS = "/app/{account_id}/settings/alerts"
+FORMS = {
+    f"{ALERTS}/endpoints": lambda owned: {"kind": "webhook"},
+    f"{ALERTS}/rules": lambda owned: {
+        "feed": "all_leads",
+        "trigger": "new_company",
+        "cooldown": "0",
+        f"endpoint_{owned['endpoint_id']}": "1",
+    },
+}
 
 
 def _fill(path: str, account_id: int, owned: Owned) -> str:
-    """The path with the account and one lead, feed, traffic rule, member, invitation and
-    token (``owned``: ids of some account's)."""
+    """The path with the account and one lead, feed, traffic rule, member, invitation,
+    token, alert endpoint, alert rule and delivery (``owned``: ids of some account's)."""
     values = {"account_id": str(account_id), "action": "follow"} | owned
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
@@ -121,6 +137,7 @@ def world(make_client: MakeClient, db: Database, builder: Builder) -> dict[str, 
                 ).invitation.id
             ),
             "token_id": str(admin.token_id),
+            **_alerts(db, a),
         }
         for a, admin, other in ((mine, owner, colleague), (theirs, outsider, outsider_colleague))
     }
@@ -144,6 +161,38 @@ def _rule(db: Database, account: object) -> str:
 
     traffic.add_rule(db, account, "hostname", "existing.example")  # type: ignore[arg-type]
     return str(traffic.rules(db, account)[0].id)  # type: ignore[arg-type]
+
+
+def _alerts(db: Database, account: object) -> Owned:
+    """An alert endpoint with a rule and a delivery (a test event) of the account."""
+    from openfeeder.services import alerts
+
+    now = SYSTEM_CLOCK.now()
+    endpoint = alerts.create_endpoint(db, account, "webhook", "https://hooks.example.com/", now)  # type: ignore[arg-type]
+    rule = alerts.create_rule(
+        db,
+        account,
+        now,
+        feed_id="all_leads",
+        trigger="new_company",
+        endpoint_ids=[endpoint.endpoint.id],  # type: ignore[arg-type]
+    )
+    delivery = alerts.send_test_event(db, account, endpoint.endpoint.id, now, "http://x")  # type: ignore[arg-type]
+    return {
+        "endpoint_id": str(endpoint.endpoint.id),
+        "alert_rule_id": str(rule.id),
+        "delivery_id": str(delivery.id),
+    }
+
+
+def _switched_off(db: Database, account: object, owned: Owned, path: str) -> None:
+    """What an enable button turns on starts off, so that pressing it changes something."""
+    from openfeeder.services import alerts
+
+    if path.endswith("/endpoints/{endpoint_id}/enable"):
+        alerts.set_endpoint_enabled(db, account, int(owned["endpoint_id"]), False)  # type: ignore[arg-type]
+    if path.endswith("/rules/{alert_rule_id}/enable"):
+        alerts.set_rule_enabled(db, account, int(owned["alert_rule_id"]), False)  # type: ignore[arg-type]
 
 
 def sa_select_leads() -> object:
@@ -178,7 +227,17 @@ def test_nobody_reaches_what_is_not_theirs(
     # A path naming a lead or feed: that of another account, through my own account.
     crosses = any(
         f"{{{name}}}" in path
-        for name in ("lead_id", "feed_id", "rule_id", "user_id", "invitation_id", "token_id")
+        for name in (
+            "lead_id",
+            "feed_id",
+            "rule_id",
+            "user_id",
+            "invitation_id",
+            "token_id",
+            "endpoint_id",
+            "alert_rule_id",
+            "delivery_id",
+        )
     )
     admin_only = path.startswith(ADMIN_ONLY)
     owner_csrf = csrf_of(clients["owner"], f"/app/{mine.id}/leads")  # type: ignore[attr-defined]
@@ -204,6 +263,9 @@ def test_nobody_reaches_what_is_not_theirs(
         assert clients["owner"].get(my_path, follow_redirects=False).status_code in (200, 303)
         return
 
+    for account in (mine, theirs):
+        _switched_off(db, account, owned[account.id], path)  # type: ignore[attr-defined]
+    form = VALID_FORM | FORMS.get(path, lambda _: {})(owned[mine.id])  # type: ignore[attr-defined, no-untyped-call]
     before = _state(db)
     attempts = [
         (clients["signed out"], my_path, {}),
@@ -218,13 +280,13 @@ def test_nobody_reaches_what_is_not_theirs(
         attempts.append((clients["owner"], their_path, {"csrf": owner_csrf}))
     if crosses:
         attempts.append((clients["owner"], cross_path, {"csrf": owner_csrf}))
-    for client, target, form in attempts:
-        answer = client.post(target, data=form | VALID_FORM, follow_redirects=False)
+    for client, target, sent in attempts:
+        answer = client.post(target, data=sent | form, follow_redirects=False)
         assert answer.status_code in (403, 404), (target, form, answer.status_code)
         assert SECRET not in answer.text
     assert _state(db) == before
     allowed = clients["owner"].post(
-        my_path, data={"csrf": owner_csrf} | VALID_FORM, follow_redirects=False
+        my_path, data={"csrf": owner_csrf} | form, follow_redirects=False
     )
     # 200: a page that shows a new secret once (an invitation link, a token) instead of
     # redirecting.

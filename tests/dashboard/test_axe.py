@@ -1,6 +1,7 @@
 """axe-core's accessibility rules, run in Chromium on each main dashboard page (sign-in, feed
-view, lead page, feed editor, tracking and traffic-rule settings, an error page) at a
-desktop and a phone width: no serious or critical violation; the rest are printed."""
+view, lead page, feed editor, tracking, traffic-rule and alerts settings, the alert delivery
+log and a delivery, an error page) at a desktop and a phone width: no serious or critical
+violation; the rest are printed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from openfeeder.domain import ids
-from openfeeder.services import feeds, traffic
+from openfeeder.services import alerts, feeds, traffic
 from openfeeder.store.db import Database
 from tests.dashboard.conftest import PASSWORD, give_password
 from tests.support.browser import serve_dashboard
@@ -38,6 +39,17 @@ def test_no_serious_or_critical_violation_on_any_main_page(
         db, account, "Finnish software", [{"criterion_type": "country_code", "search_value": "FI"}]
     )
     traffic.add_rule(db, account, "ip_range", "192.0.2.0/24")
+    now = datetime.now(UTC)
+    endpoint = alerts.create_endpoint(db, account, "webhook", "https://hooks.example.com/", now)
+    alerts.create_rule(
+        db,
+        account,
+        now,
+        feed_id="all_leads",
+        trigger="new_company",
+        endpoint_ids=[endpoint.endpoint.id],
+    )
+    delivery = alerts.send_test_event(db, account, endpoint.endpoint.id, now, "http://x")
     lead = ids.lead_id(companies[0].id, HELSINKI.id)
     give_password(db, member)
     pages = {
@@ -48,6 +60,9 @@ def test_no_serious_or_critical_violation_on_any_main_page(
         "new-feed": f"/app/{account.id}/feeds/new",
         "tracking": f"/app/{account.id}/settings/tracking",
         "rules": f"/app/{account.id}/settings/rules",
+        "alerts": f"/app/{account.id}/settings/alerts",
+        "deliveries": f"/app/{account.id}/settings/alerts/deliveries",
+        "delivery": f"/app/{account.id}/settings/alerts/deliveries/{delivery.id}",
         "not-found": f"/app/{account.id}/leads/no-such-lead",
     }
     blocking: list[str] = []

@@ -15,7 +15,7 @@ from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
 from openfeeder.config import Settings
-from openfeeder.dashboard import overview, pages, people, unsubscribe
+from openfeeder.dashboard import alerts, overview, pages, people, unsubscribe
 from openfeeder.domain.alerts import HookAttributes
 from openfeeder.domain.events import SCRIPT_ID
 from openfeeder.domain.representation import (
@@ -587,6 +587,94 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/app/{account_id}/settings/account", people.account_page, DASHBOARD, SESSION),
     Endpoint(
         "/app/{account_id}/settings/account", people.save_account, DASHBOARD, SESSION, ("POST",)
+    ),
+    # alerts: endpoints, rules and the delivery log (admins)
+    Endpoint("/app/{account_id}/settings/alerts", alerts.alerts_page, DASHBOARD, SESSION),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/endpoints",
+        alerts.create_endpoint,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/endpoints/{endpoint_id}/test",
+        alerts.send_test_event,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/endpoints/{endpoint_id}/enable",
+        alerts.enable_endpoint,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/endpoints/{endpoint_id}/disable",
+        alerts.disable_endpoint,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/endpoints/{endpoint_id}/rotate",
+        alerts.rotate_secret,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/endpoints/{endpoint_id}/delete",
+        alerts.delete_endpoint,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/rules",
+        alerts.create_rule,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/rules/{alert_rule_id}/enable",
+        alerts.enable_rule,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/rules/{alert_rule_id}/disable",
+        alerts.disable_rule,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/rules/{alert_rule_id}/delete",
+        alerts.delete_rule,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/deliveries", alerts.deliveries_page, DASHBOARD, SESSION
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/deliveries/{delivery_id}",
+        alerts.delivery_page,
+        DASHBOARD,
+        SESSION,
+    ),
+    Endpoint(
+        "/app/{account_id}/settings/alerts/deliveries/{delivery_id}/replay",
+        alerts.replay_delivery,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
     ),
     Endpoint("/app/me", people.me_page, DASHBOARD, SESSION),
     Endpoint("/app/me/password", people.change_password, DASHBOARD, SESSION, ("POST",)),

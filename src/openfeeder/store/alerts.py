@@ -428,8 +428,13 @@ def get_delivery(conn: sa.Connection, account_id: int, delivery_id: int) -> Deli
 
 
 def list_deliveries(
-    conn: sa.Connection, account_id: int, endpoint_id: int | None, limit: int
+    conn: sa.Connection,
+    account_id: int,
+    endpoint_id: int | None,
+    limit: int,
+    before: int | None = None,
 ) -> list[Delivery]:
+    """Newest first; ``before``: only deliveries older than that one (the next page)."""
     d = t.alert_deliveries
     query = (
         sa.select(*_DELIVERY_COLUMNS)
@@ -438,6 +443,8 @@ def list_deliveries(
     )
     if endpoint_id is not None:
         query = query.where(d.c.endpoint_id == endpoint_id)
+    if before is not None:
+        query = query.where(d.c.id < before)
     rows = conn.execute(query.order_by(d.c.id.desc()).limit(limit))
     return [_delivery(row) for row in rows]
 

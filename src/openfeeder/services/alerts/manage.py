@@ -257,10 +257,17 @@ def set_rule_enabled(db: Database, account: Account, rule_id: int, enabled: bool
 
 
 def list_deliveries(
-    db: Database, account: Account, endpoint_id: int | None = None, limit: int = 100
+    db: Database,
+    account: Account,
+    endpoint_id: int | None = None,
+    limit: int = 100,
+    before: int | None = None,
 ) -> list[Delivery]:
+    """Newest first; ``before`` a delivery id pages on to older ones."""
     with db.read() as conn:
-        return store.list_deliveries(conn, account.id, endpoint_id, max(1, min(limit, 1000)))
+        return store.list_deliveries(
+            conn, account.id, endpoint_id, max(1, min(limit, 1000)), before
+        )
 
 
 def delivery_log(
