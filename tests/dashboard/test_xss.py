@@ -36,13 +36,20 @@ COMPANY_RANGE = "203.0.113.0/24"
 VISITOR_IP = "203.0.113.77"  # what the trusted proxy in front of openfeeder reports
 CLIENT_ID = "LF1.1.0123456789abcdef.1767225600000"
 UTM = ("source", "medium", "campaign", "term", "content")
-# The fields the dashboard shows, with the text each must show literally.
+# The fields the dashboard shows, with the text each must show literally. The lead page cuts
+# what a visitor wrote in a visit (titles, URLs, referrers, UTM values) to at least 50
+# characters (dashboard/render.py ``clip``), so of those the first piece, the <script> tag,
+# must be there whole, as text; companies, industries and notes are shown whole.
 SHOWN = {
-    "page title": payload("title"),
-    "URL path": payload("path"),
-    "URL query": payload("query"),
-    "referrer": payload("referrer"),
-    **{f"utm_{name}": payload(f"utm_{name}") for name in ("source", "medium", "campaign", "term")},
+    "page title": payload_parts("title")[0],
+    "URL path": payload_parts("path")[0],
+    # (The URL's query comes after the path's payload, past the 120 characters of a route URL
+    # the page shows: it is cut away, so only "no script ran" speaks for it here.)
+    "referrer": payload_parts("referrer")[0],
+    **{
+        f"utm_{name}": payload_parts(f"utm_{name}")[0]
+        for name in ("source", "medium", "campaign", "term")
+    },
     "company name": payload("company"),
     "industry": payload("industry"),
     "note": payload("note"),
