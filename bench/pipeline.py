@@ -18,9 +18,10 @@ Ceiling, defined precisely: before the pipeline runs, every table of the store i
 (untimed) into an empty, migrated copy of the schema (same backend, same engine settings).
 After it runs, the rows the pipeline produced are read back with the bare driver — the rows
 of ``locations`` that were not there before, every row of ``leads``, ``visits``,
-``visit_pages``, ``lead_day_stats``, ``visitor_sessions`` and ``pipeline_salts``, and each
-hit's processed columns (``processed_at``, ``drop_reason``, ``visit_id``, ``ip``,
-``error``). Those are written into the copy with the driver's ``executemany`` — INSERTs of
+``visit_pages``, ``lead_day_stats``, the overview's rollups (``account_day_*``),
+``visitor_sessions`` and ``pipeline_salts``, and each hit's processed columns
+(``processed_at``, ``drop_reason``, ``visit_id``, ``ip``, ``error``). Those are written
+into the copy with the driver's ``executemany`` — INSERTs of
 the rows as they are, and one ``UPDATE hits … WHERE id = ?`` per hit — as one stream in
 that order (parents before children), cut into as many transactions as the pipeline
 committed batches (at most ``--batch-size`` hits of one shard each), each transaction holding an
@@ -65,6 +66,9 @@ PRODUCED = (
     "visits",
     "visit_pages",
     "lead_day_stats",
+    "account_day_stats",
+    "account_day_pages",
+    "account_day_sources",
     "visitor_sessions",
     "pipeline_salts",
 )

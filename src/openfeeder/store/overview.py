@@ -1,15 +1,16 @@
 """The account overview's queries: per-day totals, lead counts and the top pages, sources,
 industries and countries of a period.
 
-Everything is read from the period's rows alone: per-day statistics and visits through their
-``(account_id, day|date)`` indexes, pageviews through ``visit_pages``' ``(lead_pk, date)``
-index for each of the account's leads. The cost follows the period's activity (and the
-account's lead count), not the store's size; nothing is precomputed. Days are the account's
-local days, as the recording path stored them.
+The chart, the visit and pageview totals and the top pages and sources are read from the
+per-account, per-day rollups the recording path keeps (store/rollups.py): days × distinct
+keys, not every visit and pageview. The lead figures and the industry and country lists
+count the period's distinct leads, so they read its ``lead_day_stats`` rows (as the lead
+list's count does). Days are the account's local days, as the recording path stored them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -37,12 +38,11 @@ class Ranked:
 
 
 def days(conn: sa.Connection, account_id: int, first: date, last: date) -> list[Day]:
-    """The days of [first, last] that had a visit, oldest first."""
-    s = t.lead_day_stats
+    """The days of [first, last] that had a visit, oldest first (one rollup row each)."""
+    s = t.account_day_stats
     query = (
-        sa.select(s.c.day, sa.func.sum(s.c.visits), sa.func.sum(s.c.pageviews))
-        .where(s.c.account_id == account_id, s.c.day.between(first, last))
-        .group_by(s.c.day)
+        sa.select(s.c.day, s.c.visits, s.c.pageviews)
+        .where(s.c.account_id == account_id, s.c.day.between(first, last), s.c.visits > 0)
         .order_by(s.c.day)
     )
     return [Day(day, int(visits), int(pageviews)) for day, visits, pageviews in conn.execute(query)]
@@ -91,36 +91,41 @@ def lead_groups(conn: sa.Connection, account_id: int, first: date, last: date) -
 
 def _ranked(
     conn: sa.Connection,
-    base: sa.Select[Any],
-    label: sa.ColumnElement[Any],
-    detail: sa.ColumnElement[Any] | None,
-    limit: int,
+    table: sa.Table,
+    key: str,
+    counted: str,
+    shown: Sequence[sa.ColumnElement[Any]],
+    span: tuple[int, date, date, int],
 ) -> list[Ranked]:
-    """``base`` (a ``select()`` with its joins and filters) counted by ``label`` and
-    ``detail``: the rows that count most first; ties by label (unknown last) and detail."""
-    keys = [label] if detail is None else [label, detail]
-    count = sa.func.count().label("count")
-    query = base.add_columns(label, detail if detail is not None else sa.null(), count)
-    ordered = query.group_by(*keys).order_by(count.desc(), label.is_(None), *keys).limit(limit)
-    return [Ranked(*row) for row in conn.execute(ordered)]
+    """A rollup's ``counted`` column summed by ``key`` (a hash, which the ``shown`` columns
+    follow) over the account's days of [first, last], the ``limit`` most first; ties by the
+    first shown column (unknown last), then the next."""
+    account_id, first, last, limit = span
+    total = sa.func.sum(table.c[counted]).label("total")
+    detail = shown[1] if len(shown) > 1 else sa.null()
+    query = (
+        sa.select(shown[0], detail, total)
+        .where(table.c.account_id == account_id, table.c.day.between(first, last))
+        .group_by(table.c[key], *shown)
+        .having(total > 0)
+        .order_by(total.desc(), shown[0].is_(None), *shown)
+        .limit(limit)
+    )
+    return [Ranked(label, detail, int(count)) for label, detail, count in conn.execute(query)]
 
 
 def top_pages(
     conn: sa.Connection, account_id: int, first: date, last: date, limit: int
 ) -> list[Ranked]:
-    """Page URLs by pageviews in [first, last]. Read from ``visit_pages`` alone, on its
-    ``(lead_pk, date)`` index for each of the account's leads: the wide visit rows are not
-    read."""
-    p = t.visit_pages
-    mine = sa.select(t.leads.c.pk).where(t.leads.c.account_id == account_id)
-    base = sa.select().where(p.c.lead_pk.in_(mine), p.c.date.between(first, last))
-    return _ranked(conn, base.select_from(p), p.c.page_url, None, limit)
+    """Page URLs by pageviews in [first, last], from the per-day page rollup."""
+    p = t.account_day_pages
+    return _ranked(conn, p, "url_hash", "pageviews", [p.c.url], (account_id, first, last, limit))
 
 
 def top_sources(
     conn: sa.Connection, account_id: int, first: date, last: date, limit: int
 ) -> list[Ranked]:
-    """(source, medium) pairs by visits in [first, last]."""
-    v = t.visits
-    base = sa.select().where(v.c.account_id == account_id, v.c.date.between(first, last))
-    return _ranked(conn, base.select_from(v), v.c.source, v.c.medium, limit)
+    """(source, medium) pairs by visits in [first, last], from the per-day source rollup."""
+    s = t.account_day_sources
+    shown = [s.c.source, s.c.medium]
+    return _ranked(conn, s, "source_hash", "visits", shown, (account_id, first, last, limit))

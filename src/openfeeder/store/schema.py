@@ -4,6 +4,7 @@ source the migrations are generated from and the queries are written against."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -262,6 +263,47 @@ lead_day_stats = sa.Table(
     sa.Column("last_visit_at", Timestamp(), nullable=False),
     sa.Index(None, "account_id", "day"),
     sa.Index(None, "account_id", "last_visit_at", "day", "lead_pk"),
+)
+
+# Per-account, per-day rollups for the overview, kept by the recording path by adding each
+# batch's differences (store/rollups.py): its chart, totals and top lists read days ×
+# distinct keys instead of every visit and pageview of the period.
+
+
+def _per_account_day(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A rollup table keyed by account, day (the account's) and its own key columns."""
+    account = sa.ForeignKey("accounts.id", ondelete="CASCADE")
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("account_id", account, primary_key=True),
+        sa.Column("day", sa.Date, primary_key=True),
+        *columns,
+    )
+
+
+account_day_stats = _per_account_day(
+    "account_day_stats",
+    sa.Column("visits", sa.Integer, nullable=False),
+    sa.Column("pageviews", sa.Integer, nullable=False),
+)
+
+# Pageviews per page URL: keyed by a hash of the whole URL (visitor-supplied, up to
+# domain.events.MAX_URL), shown by its first 2000 characters.
+account_day_pages = _per_account_day(
+    "account_day_pages",
+    sa.Column("url_hash", sa.String(32), primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("pageviews", sa.Integer, nullable=False),
+)
+
+# Visits per (source, medium), keyed by a hash of the pair (either may be unknown).
+account_day_sources = _per_account_day(
+    "account_day_sources",
+    sa.Column("source_hash", sa.String(32), primary_key=True),
+    sa.Column("source", sa.String(200)),
+    sa.Column("medium", sa.String(100)),
+    sa.Column("visits", sa.Integer, nullable=False),
 )
 
 custom_feeds = sa.Table(

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from openfeeder.domain.models import Page, Visit
 from openfeeder.store import schema as t
 from openfeeder.store.bulk import converted, write_rows
+from openfeeder.store.rollups import Differences
 from openfeeder.store.rows import location_from_row, prefixed
 from openfeeder.store.traffic import hide_new_leads
 
@@ -53,10 +54,14 @@ def save_visits(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     pks = _lead_pks(conn, list(lead_keys))
     for chunk in _chunks(sorted(pks.values())):
         hide_new_leads(conn, chunk)  # a hidden company's new leads are hidden too
-    v = t.visits
+    v, p = t.visits, t.visit_pages
     replaced: dict[str, Any] = {}
+    replaced_pages: dict[str, list[str]] = {}
     for chunk in _chunks([row["id"] for row in rows]):
-        # Their pages go with them (ON DELETE CASCADE); what they counted comes back.
+        # What the replaced visits and their pages counted comes back from their deletion.
+        pages = p.delete().where(p.c.visit_id.in_(chunk)).returning(p.c.visit_id, p.c.page_url)
+        for visit_id, url in conn.execute(pages):
+            replaced_pages.setdefault(visit_id, []).append(url)
         deleted = v.delete().where(v.c.id.in_(chunk)).returning(*_COUNTED)
         replaced.update((old.id, old) for old in conn.execute(deleted))
     visit_rows: list[list[Any]] = []
@@ -72,6 +77,12 @@ def save_visits(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     write_rows(conn, t.visits, _VISIT_COLUMNS, visit_rows)
     write_rows(conn, t.visit_pages, _PAGE_COLUMNS, page_rows)
     new = [dict(zip(_VISIT_COLUMNS, values, strict=True)) for values in visit_rows]
+    rollups = Differences()
+    for old in replaced.values():
+        rollups.visit(-1, old._mapping, replaced_pages.get(old.id, ()))
+    for row, visit in zip(rows, new, strict=True):
+        rollups.visit(1, visit, row["pages"])
+    rollups.write(conn)
     if all(_same_place(replaced[row["id"]], row) for row in new if row["id"] in replaced):
         add_to_leads(conn, new, list(replaced.values()))
     else:  # a visit moved to another lead or day (never by the pipeline): count afresh
@@ -89,6 +100,8 @@ _COUNTED = (
     t.visits.c.started_at,
     t.visits.c.page_depth,
     t.visits.c.visit_length,
+    t.visits.c.source,
+    t.visits.c.medium,
 )
 
 
