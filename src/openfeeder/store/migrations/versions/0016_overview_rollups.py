@@ -1,8 +1,8 @@
 """Overview rollups: account_day_stats, account_day_pages and account_day_sources, filled
 from the visits and visit pages already stored
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03 17:10:00
 """
 
@@ -15,8 +15,8 @@ import orjson
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
