@@ -53,7 +53,11 @@ def _now() -> datetime:
 
 def _deliver(settings: Settings, db: Database) -> int:
     changed = settings.model_copy(update={"alerts_allow_loopback": True, "alerts_timeout": 5.0})
-    return alerts.Deliverer(changed, db).run_once()
+    deliverer = alerts.Deliverer(changed, db)
+    try:
+        return deliverer.run_once()
+    finally:
+        deliverer.close()  # its HTTP client's connections, not left to the garbage collector
 
 
 def test_a_webhook_secret_is_shown_once_and_signs_the_test_event(

@@ -71,7 +71,9 @@ def test_an_admin_adds_an_endpoint_and_a_rule_and_sees_the_test_event_delivered(
         page.click("button:text('Send test event')")
         page.wait_for_url(f"{server.url}{base}/deliveries?done=tested")
         assert page.locator("table.deliveries .delivery-status").inner_text() == "pending"
-        assert alerts.Deliverer(settings, db).run_once() == 1
+        deliverer = alerts.Deliverer(settings, db)
+        assert deliverer.run_once() == 1
+        deliverer.close()
         page.reload()
         assert page.locator("table.deliveries .delivery-status").inner_text() == "delivered"
         tab.shoot("deliveries")

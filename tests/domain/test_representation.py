@@ -16,6 +16,7 @@ from openfeeder.api.enrich import ip_enrichment
 from openfeeder.api.jsonapi import ALL_FIELDS, JSONAPIResponse
 from openfeeder.api.openapi import MODELS, openapi_document
 from openfeeder.app import routes
+from openfeeder.domain.alerts import HookAttributes
 from openfeeder.domain.feeds import Feed, parse_criteria
 from openfeeder.domain.models import Account, Company, ExportRequest, Lead, Location, Visit
 from openfeeder.domain.representation import EXPORT_LEAD_FIELDS, LeadAttributes, VisitAttributes
@@ -162,6 +163,15 @@ def complete_resources() -> dict[str, dict[str, Any]]:
         ),
         "IpEnrichmentAttributes": ip_enrichment(found),
         "ExportLeadAttributes": report.lead_object(export_row(lead(quality=7))),
+        # As POST /hooks answers it: the only answer with the secret.
+        "HookAttributes": HookAttributes(
+            account_id="7",
+            event="lead.new_company",
+            target_url="https://hooks.example.com/openfeeder",
+            feed_id="all_leads",
+            created_at="2026-02-01T00:00:00Z",
+            secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ).resource("3"),
     }
 
 
