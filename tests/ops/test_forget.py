@@ -287,6 +287,7 @@ def test_forgetting_a_leads_only_visitor_deletes_the_lead(world: World) -> None:
         (["visitor", "--ip", "not-an-ip"], "'not-an-ip' is not an IP address"),
         (["company", "--lead", "no-such-lead"], "has no lead no-such-lead"),
         (["company", "--domain", "nobody.example"], "has no company with domain nobody.example"),
+        (["visitor", "--ip", ANNA_IP, "--account", "999999"], "No account has the id 999999"),
     ],
 )
 def test_forget_refuses_what_it_cannot_find_with_one_line(
@@ -294,7 +295,7 @@ def test_forget_refuses_what_it_cannot_find_with_one_line(
 ) -> None:
     result = CliRunner().invoke(
         main,
-        ["forget", *args, "--account", str(world.account.id)],
+        ["forget", args[0], "--account", str(world.account.id), *args[1:]],
         env={"OPENFEEDER_DATABASE_URL": world.settings.database_url},
     )
     assert result.exit_code == 1

@@ -20,7 +20,7 @@ from openfeeder.store.revision import UnknownRevision
 __all__ = ["BackupError", "Restored", "StoreFile", "backup", "restore"]
 
 POSTGRES = (
-    "the store is PostgreSQL: back it up with pg_dump -Fc (and WAL archiving for "
+    "the store is PostgreSQL: use pg_dump -Fc and pg_restore (and WAL archiving for "
     "point-in-time recovery), see docs/operations.md#backups"
 )
 
