@@ -9,8 +9,9 @@ a fresh count of the visits left. A dry run changes nothing."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -67,6 +68,27 @@ def _traffic(world: World) -> None:
         acme_lead = pk.scalar_one()
         lead_actions.add_note(conn, acme_lead, member.user.id, "Call them", NOW)
         lead_actions.set_followed(conn, member.user.id, acme_lead, True)
+
+
+def _export(world: World, file_name: str, first: date, last: date, expires: datetime) -> None:
+    """An export file made earlier (as the export job records one) for the period."""
+    with world.db.write() as conn:
+        user_id = conn.execute(sa.select(sa.func.min(t.users.c.id))).scalar_one()
+        conn.execute(
+            t.export_requests.insert().values(
+                id=str(uuid.uuid4()),
+                account_id=world.account.id,
+                user_id=user_id,
+                feed_id="all_leads",
+                start_date=first,
+                end_date=last,
+                status="processed",
+                attempts=1,
+                file_name=file_name,
+                created_at=NOW,
+                expires_at=expires,
+            )
+        )
 
 
 def forget(world: World, *args: str) -> Result:
@@ -195,11 +217,18 @@ def test_forget_company_deletes_its_leads_and_everything_they_hold(world: World)
         "lead_day_stats.lead_pk",
         "alert_events.lead_pk",
     }
+    soon = datetime.now(UTC) + timedelta(days=3)  # forget asks the system clock
+    _export(
+        world, "covers-day-2.json", T0.date() + timedelta(days=1), T0.date() + timedelta(5), soon
+    )
+    _export(world, "before-the-visits.json", date(2026, 1, 1), date(2026, 1, 31), soon)
+    _export(world, "expired.json", T0.date(), T0.date(), datetime.now(UTC) - timedelta(hours=1))
     globex = _of_lead(db, world.globex.id)
     before = everything(db)
 
     dry = forget(world, "company", "--domain", ACME_DOMAIN, "--dry-run", "--json")
     planned = json.loads(dry.output)
+    assert planned["exports_that_may_hold_it"] == ["covers-day-2.json"]
     assert planned["dry_run"] is True
     assert planned["deleted"]["visits"] == 3
     assert planned["deleted"]["hits"] == 7
@@ -207,6 +236,7 @@ def test_forget_company_deletes_its_leads_and_everything_they_hold(world: World)
     assert everything(db) == before  # the dry run deleted nothing
 
     done = forget(world, "company", "--domain", ACME_DOMAIN)
+    assert "may still hold it until they expire: covers-day-2.json" in done.output
     for table in ("visits", "visit_pages", "hits", "leads", "lead_notes", "alert_events"):
         assert table in done.output
     assert rows_holding(db, LEAD_COLUMNS, acme_leads) == []

@@ -108,13 +108,15 @@ def forget_visitor(
 def exports_that_may_hold(
     conn: sa.Connection, account_id: int, days: Iterable[date], now: datetime
 ) -> list[str]:
-    """The account's export files not yet expired whose period covers one of these days."""
+    """The names of the account's export files, not yet expired, whose period covers one
+    of these days (in ``OPENFEEDER_DATA_DIR/exports/``)."""
     e = t.export_requests
     found: set[str] = set()
     for day in sorted(set(days)):
-        query = sa.select(e.c.id).where(
+        query = sa.select(e.c.file_name).where(
             e.c.account_id == account_id,
             e.c.status == "processed",
+            e.c.file_name.is_not(None),
             e.c.expires_at > now,
             e.c.start_date <= day,
             e.c.end_date >= day,
