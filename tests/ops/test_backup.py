@@ -3,27 +3,35 @@ while a real ``openfeeder serve`` takes tracker hits from several threads; resto
 fresh data directory, the copy holds every hit acknowledged before the backup started,
 passes SQLite's integrity check and needs no migration. Restores that must not happen (a
 corrupt file, a newer schema, no file, a store in use) are refused with one line; PostgreSQL
-is refused with a pointer to pg_dump."""
+is refused with a pointer to pg_dump, and the pg_dump/pg_restore commands the docs give
+round-trip a PostgreSQL store."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from openfeeder.domain.models import Account
 from openfeeder.identify.companies import import_companies
-from openfeeder.store import revision
+from openfeeder.store import revision, schema
 from openfeeder.store.db import Database
 from tests.ingest.test_crash import COMPANY_RANGE, Load, stored_ids
 from tests.support.factories import Builder
-from tests.support.servers import POSTGRES_URL, ServeProcess
+from tests.support.servers import (
+    POSTGRES_URL,
+    ServeProcess,
+    drop_postgres_database,
+    fresh_postgres_database,
+)
 
 OPENFEEDER = Path(sys.executable).with_name("openfeeder")
 ACKS_BEFORE_BACKUP = 300  # enough that every load thread is busy when the backup starts
@@ -220,3 +228,51 @@ def test_backup_and_restore_refuse_postgresql_pointing_to_pg_dump(tmp_path: Path
         line = one_line_error(run_cli(POSTGRES_URL, tmp_path, command, str(tmp_path / "x.db")))
         assert "pg_dump" in line
         assert "docs/operations.md#backups" in line
+
+
+def _rows(url: str) -> dict[str, list[str]]:
+    """Every row of every table, as text, in a stable order."""
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            return {
+                table.name: sorted(repr(tuple(row)) for row in conn.execute(sa.select(table)))
+                for table in schema.metadata.sorted_tables
+            }
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    shutil.which("pg_dump") is None or shutil.which("pg_restore") is None,
+    reason="pg_dump/pg_restore are not installed (Debian: apt-get install postgresql-client)",
+)
+def test_the_documented_pg_dump_and_pg_restore_round_trip_a_store(tmp_path: Path) -> None:
+    source = fresh_postgres_database(f"openfeeder_dump_{os.getpid()}")
+    target = fresh_postgres_database(f"openfeeder_restored_{os.getpid()}")
+    try:
+        db = Database(source)
+        db.migrate()
+        builder = Builder(db)
+        account = builder.account()
+        builder.visits(account, builder.companies(3), per_company=4)
+        db.dispose()
+        dump = tmp_path / "openfeeder.dump"
+        # The commands of docs/operations.md#backups, as written there, with the URLs in
+        # libpq's spelling (no "+psycopg").
+        libpq = {
+            url: sa.make_url(url).set(drivername="postgresql").render_as_string(False)
+            for url in (source, target)
+        }
+        subprocess.run(["pg_dump", "-Fc", "-d", libpq[source], "-f", str(dump)], check=True)
+        restore = ["pg_restore", "--no-owner", "--exit-on-error", "-d", libpq[target], str(dump)]
+        subprocess.run(restore, check=True)
+        assert _rows(target) == _rows(source)
+        assert sum(len(rows) for rows in _rows(target).values()) > 12
+        migrated = run_cli(target, tmp_path / "data", "migrate")
+        assert migrated.returncode == 0, migrated.stderr
+        assert _rows(target) == _rows(source)
+    finally:
+        drop_postgres_database(source)
+        drop_postgres_database(target)
