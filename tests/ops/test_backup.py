@@ -270,6 +270,11 @@ def test_the_documented_pg_dump_and_pg_restore_round_trip_a_store(tmp_path: Path
         subprocess.run(restore, check=True)
         assert _rows(target) == _rows(source)
         assert sum(len(rows) for rows in _rows(target).values()) > 12
+        restored = Database(target)
+        try:
+            assert revision.state(restored.engine).at_head  # the revision came along too
+        finally:
+            restored.dispose()
         migrated = run_cli(target, tmp_path / "data", "migrate")
         assert migrated.returncode == 0, migrated.stderr
         assert _rows(target) == _rows(source)
