@@ -290,6 +290,169 @@ def hits_retry(ctx: click.Context, hit_ids: tuple[int, ...], every: bool) -> Non
     click.echo(f"{released} hit(s) released; the pipeline processes them again.")
 
 
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    value = size / 1024
+    for unit in ("KB", "MB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def _store_file_json(found: Any) -> dict[str, Any]:
+    return {
+        "path": str(found.path),
+        "bytes": found.size,
+        "schema_revision": found.schema.current,
+        "hits": found.hits,
+        "newest_hit_at": _when(found.newest_hit) if found.newest_hit else None,
+    }
+
+
+def _store_file_line(found: Any) -> str:
+    newest = f"newest hit {_when(found.newest_hit)}" if found.newest_hit else "no hits"
+    return (
+        f"{_size(found.size)}, schema revision {found.schema.current}, "
+        f"{found.hits} hit(s), {newest}"
+    )
+
+
+@main.command()
+@click.argument("path", metavar="PATH", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+@json_option
+@click.pass_context
+def backup(ctx: click.Context, path: Path, force: bool, as_json: bool) -> None:
+    """Copy the SQLite store to PATH, consistently, while serve and worker keep writing."""
+    from openfeeder.services import backup as backups
+
+    written = backups.backup(_settings(ctx).database_url, path, force=force)
+    if as_json:
+        _echo_json(_store_file_json(written))
+        return
+    click.echo(f"Backed up to {written.path}: {_store_file_line(written)}.")
+
+
+@main.command()
+@click.argument("path", metavar="PATH", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Restore even if another process has the store open.")
+@json_option
+@click.pass_context
+def restore(ctx: click.Context, path: Path, force: bool, as_json: bool) -> None:
+    """Replace the SQLite store with the backup at PATH (checked first; the old store is kept)."""
+    from openfeeder.services import backup as backups
+
+    done = backups.restore(_settings(ctx).database_url, path, SYSTEM_CLOCK, force=force)
+    if as_json:
+        _echo_json(
+            _store_file_json(done.backup)
+            | {"store": str(done.store), "set_aside": str(done.set_aside or "") or None}
+        )
+        return
+    click.echo(f"Restored {done.store} from {path}: {_store_file_line(done.backup)}.")
+    if done.set_aside is not None:
+        click.echo(f"The replaced store is kept at {done.set_aside}.")
+    if not done.backup.schema.at_head:
+        click.echo(
+            f"Run `openfeeder migrate` (or start serve) to bring it from schema revision "
+            f"{done.backup.schema.current} to {done.backup.schema.head}."
+        )
+
+
+@main.group()
+def forget() -> None:
+    """Delete one company's or one visitor's data from an account (docs/privacy.md)."""
+
+
+dry_run_option = click.option(
+    "--dry-run", is_flag=True, help="Print what would be deleted; delete nothing."
+)
+
+
+def _echo_forgotten(found: Any, dry_run: bool, as_json: bool) -> None:
+    if as_json:
+        _echo_json(
+            {
+                "dry_run": dry_run,
+                "deleted": dict(sorted(found.deleted.items())),
+                "leads_recounted": found.leads_recounted,
+                "exports_that_may_hold_it": found.exports,
+            }
+        )
+        return
+    verb = "Would delete" if dry_run else "Deleted"
+    if not found.deleted:
+        click.echo(f"{verb} nothing: no row holds it.")
+    else:
+        click.echo(f"{verb}:")
+        for table, rows in sorted(found.deleted.items()):
+            click.echo(f"  {rows:>8}  {table}")
+    if found.leads_recounted:
+        recount = "would be" if dry_run else "were"
+        click.echo(f"{found.leads_recounted} other lead(s)' totals {recount} counted afresh.")
+    if found.exports:
+        click.echo(
+            "Export files made earlier may still hold it until they expire: "
+            + ", ".join(found.exports)
+        )
+
+
+@forget.command("company")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.option("--lead", "lead_id", help="The lead's id (as the API shows it).")
+@click.option("--domain", help="Every lead of the company with this domain.")
+@dry_run_option
+@json_option
+@click.pass_context
+def forget_company(
+    ctx: click.Context,
+    account_id: int,
+    lead_id: str | None,
+    domain: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Delete a lead (or all leads of a company) with its visits, hits, stats and notes."""
+    from openfeeder.services import forget as forgetting
+
+    if (lead_id is None) == (domain is None):
+        raise click.UsageError("give --lead or --domain (not both)")
+    with _database(_settings(ctx)) as db:
+        found = forgetting.forget_company(
+            db, SYSTEM_CLOCK, account_id, lead_id=lead_id, domain=domain, dry_run=dry_run
+        )
+    _echo_forgotten(found, dry_run, as_json)
+
+
+@forget.command("visitor")
+@click.option("--account", "account_id", type=int, required=True, help="Account id.")
+@click.option("--ip", help="Every hit received from this IP address, and their visits.")
+@click.option("--client-id", help="The browser's openfeeder client id (lfClientId).")
+@dry_run_option
+@json_option
+@click.pass_context
+def forget_visitor(
+    ctx: click.Context,
+    account_id: int,
+    ip: str | None,
+    client_id: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Delete one visitor's hits, visits and sessions; recount the leads they made."""
+    from openfeeder.services import forget as forgetting
+
+    if ip is None and client_id is None:
+        raise click.UsageError("give --ip, --client-id or both")
+    with _database(_settings(ctx)) as db:
+        found = forgetting.forget_visitor(
+            db, SYSTEM_CLOCK, account_id, ip=ip, client_id=client_id, dry_run=dry_run
+        )
+    _echo_forgotten(found, dry_run, as_json)
+
+
 @main.group()
 def users() -> None:
     """Manage users (people who hold API tokens)."""
