@@ -50,6 +50,7 @@ API, DOCUMENTS, TRACKER, OPERATIONS, DASHBOARD = (
     Surface.DASHBOARD,
 )
 TOKEN, PUBLIC, OPERATOR, SESSION = Auth.TOKEN, Auth.PUBLIC, Auth.OPERATOR, Auth.SESSION
+CAPABILITY = Auth.CAPABILITY
 
 
 def _openapi(ctx: Context) -> Response:
@@ -513,9 +514,10 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/app/login", pages.login_page, DASHBOARD, PUBLIC),
     Endpoint("/app/login", pages.login, DASHBOARD, PUBLIC, ("POST",)),
     Endpoint("/app/logout", pages.logout, DASHBOARD, SESSION, ("POST",)),
-    # A digest's unsubscribe link: the token in the path is its credential.
-    Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe_page, DASHBOARD, PUBLIC),
-    Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe, DASHBOARD, PUBLIC, ("POST",)),
+    # A digest's unsubscribe link: the token in the path is its credential, and its POST is
+    # also RFC 8058's one-click unsubscribe, sent by mail clients without any CSRF token.
+    Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe_page, DASHBOARD, CAPABILITY),
+    Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe, DASHBOARD, CAPABILITY, ("POST",)),
     Endpoint("/app", pages.home, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/overview", overview.overview_page, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),

@@ -285,9 +285,20 @@ def digest_mail(
     text, html = render("digest", **values)
     word = "company" if total == 1 else "companies"
     subject = f"{line(feed, 80)}: {total} {word}, {period.label}"
-    # RFC 2369: mail clients show an unsubscribe button that opens the link (its page asks
-    # to confirm, so a link scanner fetching it unsubscribes nobody).
-    headers = {"List-Unsubscribe": f"<{unsubscribe_url}>"}
     return Mail(
-        to=[subscription.user.email], subject=subject, text=text, html=html, headers=headers
+        to=[subscription.user.email],
+        subject=subject,
+        text=text,
+        html=html,
+        headers=unsubscribe_headers(unsubscribe_url),
     )
+
+
+def unsubscribe_headers(url: str) -> dict[str, str]:
+    """RFC 2369's link and RFC 8058's one-click: a mail client's Unsubscribe button POSTs
+    ``List-Unsubscribe=One-Click`` to the link (the page a person opens still asks to
+    confirm, so a link scanner that GETs it unsubscribes nobody)."""
+    return {
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
