@@ -15,7 +15,7 @@ from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
 from openfeeder.config import Settings
-from openfeeder.dashboard import alerts, overview, pages, people, unsubscribe
+from openfeeder.dashboard import alerts, digests, overview, pages, people, unsubscribe
 from openfeeder.domain.alerts import HookAttributes
 from openfeeder.domain.events import SCRIPT_ID
 from openfeeder.domain.representation import (
@@ -674,6 +674,16 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint(
         "/app/{account_id}/settings/alerts/deliveries/{delivery_id}/replay",
         alerts.replay_delivery,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    # A member's own digest subscriptions (an admin sees everyone's): dashboard/digests.py.
+    Endpoint("/app/{account_id}/digests", digests.digests_page, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/digests", digests.add_digest, DASHBOARD, SESSION, ("POST",)),
+    Endpoint(
+        "/app/{account_id}/digests/{digest_id}/remove",
+        digests.remove_digest,
         DASHBOARD,
         SESSION,
         ("POST",),
