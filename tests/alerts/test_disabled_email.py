@@ -27,6 +27,7 @@ from tests.mail.conftest import SmtpServer, StartSmtp, parts
 from tests.support.clients import MakeClient
 from tests.support.factories import Builder, Member
 from tests.support.pipeline import World
+from tests.support.servers import free_port
 
 HOSTILE = "CRM <b>hooks</b>"
 LINK = re.compile(r'href="([^"]+)"')
@@ -158,12 +159,10 @@ def test_a_mail_the_server_refuses_is_logged_and_the_endpoint_stays_disabled(
     world: World,
     builder: Builder,
     receiver: Receiver,
-    settings: Settings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     _people(world.db, builder, world.account)
-    from tests.support.servers import free_port
-
+    # Nothing listens on a fresh free port: every mail is refused at connect.
     nowhere = world.settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": free_port(), "smtp_security": "none"}
         | {"smtp_from": "alerts@openfeeder.test", "smtp_timeout": 2.0}
