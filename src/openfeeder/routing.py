@@ -35,6 +35,9 @@ class Auth(Enum):
     PUBLIC = "public"  # no credentials (capability URLs, documents, tracker hits); per client IP
     OPERATOR = "operator"  # the operator's metrics token (``OPENFEEDER_METRICS_TOKEN``)
     SESSION = "session"  # a dashboard sign-in (cookie); unsafe methods also need its CSRF token
+    # A secret token in the path is the only credential (a digest's unsubscribe link): no
+    # session and no CSRF token, since a mail client POSTs it on its own (RFC 8058).
+    CAPABILITY = "capability"
 
 
 JSONAPI = "application/vnd.api+json"

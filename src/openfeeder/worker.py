@@ -13,6 +13,7 @@ from openfeeder.config import Settings
 from openfeeder.jobs import make_queue
 from openfeeder.pipeline import make_pipeline
 from openfeeder.services.alerts import Deliverer
+from openfeeder.services.alerts.disabled import disabled_notifiers
 from openfeeder.services.geoip import make_update_loop
 from openfeeder.store.db import Database
 
@@ -22,7 +23,7 @@ def run_worker(settings: Settings) -> None:
     db = Database(settings.database_url)
     queue = make_queue(settings, db)
     pipeline = make_pipeline(settings, db)
-    deliverer = Deliverer(settings, db)
+    deliverer = Deliverer(settings, db, notifiers=disabled_notifiers(settings, db))
     try:
         loops = {"jobs": queue.work, "pipeline": pipeline.work, "alerts": deliverer.work}
         if (geoip := make_update_loop(settings)) is not None:

@@ -48,6 +48,7 @@ def _state(db: Database) -> tuple[object, ...]:
                 t.alert_rules,
                 t.alert_events,
                 t.alert_deliveries,
+                t.digest_subscriptions,
             )
         )
 
@@ -79,6 +80,8 @@ Owned = dict[str, str]
 # account's own).
 ALERTS = "/app/{account_id}/settings/alerts"
 FORMS = {
+    # The owned digest is weekly: a daily one of the same feed is new.
+    "/app/{account_id}/digests": lambda owned: {"feed": "all_leads", "cadence": "daily"},
     f"{ALERTS}/endpoints": lambda owned: {"kind": "webhook"},
     f"{ALERTS}/rules": lambda owned: {
         "feed": "all_leads",
@@ -138,6 +141,7 @@ def world(make_client: MakeClient, db: Database, builder: Builder) -> dict[str, 
             ),
             "token_id": str(admin.token_id),
             **_alerts(db, a),
+            "digest_id": _digest(db, a, admin),
         }
         for a, admin, other in ((mine, owner, colleague), (theirs, outsider, outsider_colleague))
     }
@@ -185,6 +189,22 @@ def _alerts(db: Database, account: object) -> Owned:
     }
 
 
+def _digest(db: Database, account: object, admin: object) -> str:
+    """A weekly digest of the account's admin (whom the matrix's owner is, for ``mine``)."""
+    from openfeeder.services import digests
+
+    return str(
+        digests.subscribe(
+            db,
+            SYSTEM_CLOCK.now(),
+            admin.user.email,  # type: ignore[attr-defined]
+            account.id,  # type: ignore[attr-defined]
+            "all_leads",
+            "weekly",
+        ).id
+    )
+
+
 def _switched_off(db: Database, account: object, owned: Owned, path: str) -> None:
     """What an enable button turns on starts off, so that pressing it changes something."""
     from openfeeder.services import alerts
@@ -209,6 +229,8 @@ def test_the_matrix_has_every_session_route() -> None:
     assert ("/app/{account_id}/settings/members", "POST") in methods
     assert ("/app/{account_id}/settings/tokens/{token_id}/disable", "POST") in methods
     assert ("/app/me/password", "POST") in methods
+    assert ("/app/{account_id}/digests", "POST") in methods
+    assert ("/app/{account_id}/digests/{digest_id}/remove", "POST") in methods
     assert any(path.startswith(ADMIN_ONLY) for path, _ in methods)
 
 
@@ -237,6 +259,7 @@ def test_nobody_reaches_what_is_not_theirs(
             "endpoint_id",
             "alert_rule_id",
             "delivery_id",
+            "digest_id",
         )
     )
     admin_only = path.startswith(ADMIN_ONLY)

@@ -202,16 +202,44 @@ def test_the_daily_digest_comes_at_nine_local_with_working_links_until_unsubscri
     assert gone.status_code == 404
 
 
-def test_an_unsubscribe_post_without_the_forms_token_is_refused(scene: Scene) -> None:
+def test_one_click_unsubscribe_as_a_mail_client_sends_it(scene: Scene) -> None:
+    """RFC 8058: the digest names its link in List-Unsubscribe and offers the one-click POST;
+    a mail client POSTs ``List-Unsubscribe=One-Click`` to it with no cookie and no CSRF
+    token, and that stops the digest. A GET (a link scanner) stops nothing."""
     subscription_id = scene.subscribe()
     scene.visits_on(2)
     scene.at(local(3, 9))
-    url = scene.smtp.received[0].message["List-Unsubscribe"].strip("<>")
-    path = url.removeprefix(str(scene.client.base_url))
-    assert scene.client.post(path, data={}).status_code == 403
+    (got,) = scene.smtp.received
+    assert got.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    header = got.message["List-Unsubscribe"]
+    assert header.startswith("<")
+    assert header.endswith(">")
+    url = header.strip("<>")
+    base = str(scene.client.base_url)
+    assert url.startswith(f"{base}/app/unsubscribe/")
+    path = url.removeprefix(base)
+
+    mail_client = TestClient(scene.client.app)  # no session, no sign-in form cookie
+    assert mail_client.get(path).status_code == 200
     with scene.db.read() as conn:
-        assert digest_store.get(conn, subscription_id) is not None
+        assert digest_store.get(conn, subscription_id) is not None, "a GET stops nothing"
+    answer = mail_client.post(
+        path,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 200
+    assert mail_client.cookies.get("openfeeder_session") is None
+    with scene.db.read() as conn:
+        assert digest_store.get(conn, subscription_id) is None
+    # The link is used up; a second POST (a client retrying) is a 404 page, not a 500.
+    again = mail_client.post(path, content=b"List-Unsubscribe=One-Click")
+    assert again.status_code == 404
+    scene.visits_on(3)
+    scene.at(local(4, 9, 1))
+    assert len(scene.smtp.received) == 1, "no digest after unsubscribing"
     assert scene.client.get("/app/unsubscribe/not-a-token").status_code == 404
+    assert scene.client.post("/app/unsubscribe/not-a-token").status_code == 404
 
 
 def test_an_empty_feed_sends_no_digest(scene: Scene) -> None:

@@ -29,6 +29,7 @@ from openfeeder.ratelimit import (
 )
 from openfeeder.routing import Surface
 from openfeeder.services.alerts import Deliverer
+from openfeeder.services.alerts.disabled import disabled_notifiers
 from openfeeder.services.container import Services
 from openfeeder.services.exports import make_export_files
 from openfeeder.store.db import Database
@@ -48,7 +49,7 @@ def build_services(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Servic
         export_files=files,
         ingest=make_ingestor(settings, db),
         clock=clock,
-        alerts=Deliverer(settings, db, clock=clock),
+        alerts=Deliverer(settings, db, clock=clock, notifiers=disabled_notifiers(settings, db)),
     )
     if settings.pipeline_in_process:
         services.pipeline = make_pipeline(

@@ -15,7 +15,7 @@ from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
 from openfeeder.config import Settings
-from openfeeder.dashboard import alerts, overview, pages, people, unsubscribe
+from openfeeder.dashboard import alerts, digests, overview, pages, people, unsubscribe
 from openfeeder.domain.alerts import HookAttributes
 from openfeeder.domain.events import SCRIPT_ID
 from openfeeder.domain.representation import (
@@ -50,6 +50,7 @@ API, DOCUMENTS, TRACKER, OPERATIONS, DASHBOARD = (
     Surface.DASHBOARD,
 )
 TOKEN, PUBLIC, OPERATOR, SESSION = Auth.TOKEN, Auth.PUBLIC, Auth.OPERATOR, Auth.SESSION
+CAPABILITY = Auth.CAPABILITY
 
 
 def _openapi(ctx: Context) -> Response:
@@ -513,9 +514,10 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("/app/login", pages.login_page, DASHBOARD, PUBLIC),
     Endpoint("/app/login", pages.login, DASHBOARD, PUBLIC, ("POST",)),
     Endpoint("/app/logout", pages.logout, DASHBOARD, SESSION, ("POST",)),
-    # A digest's unsubscribe link: the token in the path is its credential.
-    Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe_page, DASHBOARD, PUBLIC),
-    Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe, DASHBOARD, PUBLIC, ("POST",)),
+    # A digest's unsubscribe link: the token in the path is its credential, and its POST is
+    # also RFC 8058's one-click unsubscribe, sent by mail clients without any CSRF token.
+    Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe_page, DASHBOARD, CAPABILITY),
+    Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe, DASHBOARD, CAPABILITY, ("POST",)),
     Endpoint("/app", pages.home, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/overview", overview.overview_page, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),
@@ -672,6 +674,16 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint(
         "/app/{account_id}/settings/alerts/deliveries/{delivery_id}/replay",
         alerts.replay_delivery,
+        DASHBOARD,
+        SESSION,
+        ("POST",),
+    ),
+    # A member's own digest subscriptions (an admin sees everyone's): dashboard/digests.py.
+    Endpoint("/app/{account_id}/digests", digests.digests_page, DASHBOARD, SESSION),
+    Endpoint("/app/{account_id}/digests", digests.add_digest, DASHBOARD, SESSION, ("POST",)),
+    Endpoint(
+        "/app/{account_id}/digests/{digest_id}/remove",
+        digests.remove_digest,
         DASHBOARD,
         SESSION,
         ("POST",),

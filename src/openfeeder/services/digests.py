@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from openfeeder.config import Settings
 from openfeeder.domain.errors import BadRequest, Conflict, Forbidden, NotFound
-from openfeeder.domain.models import Lead
+from openfeeder.domain.models import Account, Lead, User
 from openfeeder.services import access, admin, feeds, leads
 from openfeeder.services.mail_messages import line, render
 from openfeeder.services.mailer import Mail, Mailer, MailError
@@ -106,10 +106,16 @@ def subscribe(
     except (Forbidden, NotFound):
         raise BadRequest(f"{user.email} is not a member of account {account_id}.") from None
     feed = feeds.get_feed(db, account, user, feed_id)
+    return _create(db, now, account, user, feed.id, chosen)
+
+
+def _create(
+    db: Database, now: datetime, account: Account, user: User, feed_id: str, cadence: Cadence
+) -> Subscription:
     with db.write() as conn:
-        new_id = store.create(conn, user.id, account.id, feed.id, chosen, now)
+        new_id = store.create(conn, user.id, account.id, feed_id, cadence, now)
         if new_id is None:
-            raise Conflict(f"{user.email} gets the {chosen} digest of feed {feed.id} already.")
+            raise Conflict(f"{user.email} gets the {cadence} digest of feed {feed_id} already.")
         made = store.get(conn, new_id)
     assert made is not None
     return made
@@ -159,6 +165,50 @@ def feed_name(db: Database, subscription: Subscription) -> str:
     except NotFound:
         return f"feed {subscription.feed_id} (deleted)"
     return feed.name
+
+
+# ── the dashboard's Digests page: a signed-in member's own subscriptions ──
+
+
+def subscriptions_in(
+    db: Database, account: Account, user: User, *, everyone: bool
+) -> list[Subscription]:
+    """The account's subscriptions: the user's own, or with ``everyone`` (an admin's view)
+    every member's."""
+    with db.read() as conn:
+        return store.list_subscriptions(
+            conn, user_id=None if everyone else user.id, account_id=account.id
+        )
+
+
+def subscribe_member(
+    db: Database, now: datetime, account: Account, user: User, feed_id: str, cadence: str
+) -> Subscription:
+    """Subscribe a member (the caller checked the membership) to one of the account's feeds;
+    a bad cadence or an unknown feed is a ``BadRequest`` (a form error), a repeat a
+    ``Conflict``."""
+    chosen = cadence_of(cadence)
+    try:
+        feed = feeds.get_feed(db, account, user, feed_id)
+    except NotFound:
+        raise BadRequest("There is no such feed in this account.", parameter="feed") from None
+    return _create(db, now, account, user, feed.id, chosen)
+
+
+def remove_in(
+    db: Database, account: Account, user: User, subscription_id: int, *, anyones: bool
+) -> None:
+    """Remove one of the account's subscriptions: the user's own, or with ``anyones`` (an
+    admin) any member's. Another account's, or another member's, is not found."""
+    with db.write() as conn:
+        found = store.get(conn, subscription_id)
+        if (
+            found is None
+            or found.account.id != account.id
+            or not (anyones or found.user.id == user.id)
+        ):
+            raise NotFound("There is no such digest subscription.")
+        store.delete(conn, subscription_id)
 
 
 # ── sending ──
@@ -285,9 +335,20 @@ def digest_mail(
     text, html = render("digest", **values)
     word = "company" if total == 1 else "companies"
     subject = f"{line(feed, 80)}: {total} {word}, {period.label}"
-    # RFC 2369: mail clients show an unsubscribe button that opens the link (its page asks
-    # to confirm, so a link scanner fetching it unsubscribes nobody).
-    headers = {"List-Unsubscribe": f"<{unsubscribe_url}>"}
     return Mail(
-        to=[subscription.user.email], subject=subject, text=text, html=html, headers=headers
+        to=[subscription.user.email],
+        subject=subject,
+        text=text,
+        html=html,
+        headers=unsubscribe_headers(unsubscribe_url),
     )
+
+
+def unsubscribe_headers(url: str) -> dict[str, str]:
+    """RFC 2369's link and RFC 8058's one-click: a mail client's Unsubscribe button POSTs
+    ``List-Unsubscribe=One-Click`` to the link (the page a person opens still asks to
+    confirm, so a link scanner that GETs it unsubscribes nobody)."""
+    return {
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }

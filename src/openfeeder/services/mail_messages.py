@@ -74,3 +74,35 @@ def send_test(settings: Settings, to: str) -> str:
     text, html = render("mail_test", server=mailer.server, security=settings.smtp_security)
     mailer.send(Mail(to=[to], subject="openfeeder test email", text=text, html=html))
     return mailer.server
+
+
+# ── an alert endpoint disabled after days of failures (services.alerts.disabled) ──
+
+
+def endpoint_disabled(
+    to: list[str],
+    *,
+    account: str,
+    endpoint: str,
+    kind: str,
+    target: str,
+    reason: str,
+    disabled_at: str,
+    errors: list[str],
+    link: str,
+) -> Mail:
+    """The email to an account's admins: which endpoint stopped, why, and the page (``link``)
+    where it is enabled again."""
+    values = {
+        "account": account,
+        "endpoint": endpoint,
+        "kind": kind,
+        "target": target,
+        "reason": reason,
+        "disabled_at": disabled_at,
+        "errors": errors,
+        "link": link,
+    }
+    text, html = render("endpoint_disabled", **values)
+    subject = f"Alert endpoint disabled: {line(endpoint, 80)} ({line(account, 80)})"
+    return Mail(to=to, subject=subject, text=text, html=html)

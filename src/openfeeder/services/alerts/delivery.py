@@ -8,15 +8,15 @@ A worker killed mid-delivery loses nothing: the claim's lease runs out and the d
 claimed again, with the same event (and so the same ``webhook-id``): at least once.
 
 An endpoint whose deliveries have all failed for ``alerts_disable_after_days`` is disabled,
-with when and why; ``on_endpoint_disabled`` is then called (the mailer tells the account's
-admins from there)."""
+with when and why; ``on_endpoint_disabled`` then calls the loop's notifiers
+(``services.alerts.disabled``: the email to the account's admins, when SMTP is set up)."""
 
 from __future__ import annotations
 
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,16 +40,21 @@ ERROR_BACKOFF_SECONDS = 5.0
 UPKEEP_SECONDS = 3600.0
 MAX_BODY_KEPT = 65_536  # characters of a request body kept in the delivery log
 
-# Called with (settings, endpoint) after an endpoint was disabled for failing for days. The
-# mailer adds the function that emails the account's admins; until then it is only logged.
-ENDPOINT_DISABLED_NOTIFIERS: list[Callable[[Settings, Endpoint], None]] = []
+Notifier = Callable[[Settings, Endpoint], None]
+# Called with (settings, endpoint) after an endpoint was disabled for failing for days, in
+# every process, besides the notifiers a ``Deliverer`` is built with (the admins' email:
+# ``services.alerts.disabled.disabled_notifiers``, chosen where the app and the worker
+# build their loop, since it needs their store).
+ENDPOINT_DISABLED_NOTIFIERS: list[Notifier] = []
 
 
-def on_endpoint_disabled(settings: Settings, endpoint: Endpoint) -> None:
+def on_endpoint_disabled(
+    settings: Settings, endpoint: Endpoint, notifiers: Sequence[Notifier] = ()
+) -> None:
     log.warning(
         "alert endpoint %d (%s) disabled: %s", endpoint.id, endpoint.name, endpoint.disabled_reason
     )
-    for notify in ENDPOINT_DISABLED_NOTIFIERS:
+    for notify in (*ENDPOINT_DISABLED_NOTIFIERS, *notifiers):
         try:
             notify(settings, endpoint)
         except Exception:
@@ -66,8 +71,10 @@ class Deliverer:
         *,
         clock: Clock = SYSTEM_CLOCK,
         rng: random.Random | None = None,
+        notifiers: Sequence[Notifier] = (),
     ) -> None:
         self.settings = settings
+        self.notifiers = tuple(notifiers)
         self.db = db
         self._clock = clock
         self._rng = rng or random.Random()  # jitter, not a secret
@@ -111,7 +118,7 @@ class Deliverer:
                 if endpoint is not None:
                     disabled.append(endpoint)
         for endpoint in disabled:
-            on_endpoint_disabled(self.settings, endpoint)
+            on_endpoint_disabled(self.settings, endpoint, self.notifiers)
         return len(sent)
 
     def _claim(self) -> list[DueDelivery]:

@@ -20,7 +20,7 @@ from openfeeder.services.mail_messages import line, link, render
 from openfeeder.services.mailer import Mail, Mailer, MailError, make_mailer, valid_address
 from openfeeder.services.urls import lead_page_url, public_base_url
 
-__all__ = ["alert_mail", "send_alert"]
+__all__ = ["account_zone", "alert_mail", "local_time", "send_alert"]
 
 MAX_PAGES = 20  # pages of the visit listed; the rest are counted
 
@@ -67,7 +67,7 @@ def alert_mail(settings: Settings, to: list[str], event: Mapping[str, Any]) -> M
     attributes = _mapping(lead.get("attributes"))
     account = _mapping(data.get("account"))
     account_attributes = _mapping(account.get("attributes")) or account
-    zone = _zone(account_attributes.get("timezone"))
+    zone = account_zone(account_attributes.get("timezone"))
     kind = str(event.get("type", ""))
     headline = HEADLINES.get(kind, "Lead alert")
     name = line(attributes.get("name")) or "A company"
@@ -103,7 +103,8 @@ def _resource(value: object) -> tuple[Mapping[str, Any], list[Any]]:
     return item, []
 
 
-def _zone(name: object) -> ZoneInfo:
+def account_zone(name: object) -> ZoneInfo:
+    """The account's timezone; UTC for a name that is none (an event from elsewhere)."""
     try:
         return ZoneInfo(name) if isinstance(name, str) and name else ZoneInfo("UTC")
     except (ZoneInfoNotFoundError, ValueError):
@@ -179,5 +180,10 @@ def _when(value: object, zone: ZoneInfo) -> str:
         return line(value, 40)
     if moment.tzinfo is None:
         return line(value, 40)
+    return local_time(moment, zone)
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """``3 Dec 2026, 22:14 (Pacific/Auckland)``: an aware moment in an account's timezone."""
     local = moment.astimezone(zone)
     return f"{local.day} {local:%b %Y, %H:%M} ({zone.key})"
