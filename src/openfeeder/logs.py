@@ -143,11 +143,12 @@ def _log_uncaught(
 
 
 def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
-    name = args.thread.name if args.thread is not None else "?"
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return  # as Python's own hook: a thread that exits says nothing
     logging.getLogger("openfeeder").critical(
         "uncaught exception in thread %s",
-        name,
-        exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback),
+        args.thread.name if args.thread is not None else "?",
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
     )
 
 

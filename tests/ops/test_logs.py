@@ -10,6 +10,8 @@ import json
 import logging
 import re
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -273,3 +275,28 @@ def test_only_a_sane_request_id_is_kept(sent: bytes, kept: bool) -> None:
     if not kept:
         assert GENERATED.fullmatch(made)
     assert logs.request_id(scope) == made  # made once per request
+
+
+def test_uncaught_exceptions_are_json_records_too(tmp_path: Path) -> None:
+    program = (
+        "import threading, warnings\n"
+        "from openfeeder import logs\n"
+        "logs.configure('json')\n"
+        "warnings.warn('a warning', UserWarning)\n"
+        "thread = threading.Thread(target=lambda: 1 / 0, name='broken')\n"
+        "thread.start(); thread.join()\n"
+        "raise RuntimeError('nobody caught this')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    log = tmp_path / "stderr.log"
+    log.write_text(done.stderr)
+    warned, thread, main = _records(log)
+    assert (warned["logger"], warned["level"]) == ("py.warnings", "WARNING")
+    assert "a warning" in warned["message"]
+    assert thread["message"] == "uncaught exception in thread broken"
+    assert "ZeroDivisionError" in thread["exc_info"]
+    assert main["message"] == "uncaught exception"
+    assert "RuntimeError: nobody caught this" in main["exc_info"]
