@@ -2,7 +2,9 @@
 with ``OPENFEEDER_LOG_FORMAT=json`` every line they write is one JSON object; a request's
 access line, a record logged inside its handler and an error's traceback share the request's
 id, which the answer carries as ``X-Request-ID``; a hostile ``X-Request-ID`` is replaced;
-the default stays text lines. About the processes, not the store: SQLite only."""
+the default stays text lines (those tests are about the processes, not the store: SQLite
+only). A failed pipeline batch's records share its ``batch_id`` and a failing job's carry its
+``job_id``, on both backends."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +25,22 @@ import httpx
 import pytest
 
 from openfeeder import logs
+from openfeeder.config import Settings
+from openfeeder.domain.models import Account
+from openfeeder.jobs import make_queue
+from openfeeder.pipeline.steps import STEPS
+from openfeeder.services import exports
 from openfeeder.store.db import Database
-from tests.support.factories import Builder
+from tests.pipeline.test_end_to_end import FailOn
+from tests.services.test_exports import FIRST, LAST, block_exports_dir
+from tests.support.factories import Builder, Member
+from tests.support.pipeline import T0, make_world
 from tests.support.servers import ServeProcess, free_port
 from tests.support.tracking import encode, event
 
 TOKEN = "operator-secret"
 GENERATED = re.compile(r"[0-9a-f]{32}")
+GENERATED_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TEXT_LINE = re.compile(
     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: "
 )
@@ -220,27 +234,37 @@ def test_a_json_worker_writes_only_json(tmp_path: Path) -> None:
         assert f"{loop} loop stopped" in messages
 
 
-def test_a_batch_or_job_id_is_on_every_record_inside_it() -> None:
+@contextmanager
+def context_records() -> Iterator[list[logging.LogRecord]]:
+    """Every record logged inside, as ``configure``'s handler sees it (its filter applied),
+    without configuring logging in pytest's own process."""
     seen: list[logging.LogRecord] = []
 
     class Keep(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             seen.append(record)
 
-    handler = Keep()
+    handler = Keep(logging.INFO)
     handler.addFilter(logs.ContextFilter())
-    logger = logging.getLogger("tests.ops.logs")
-    logger.addHandler(handler)
-    logger.propagate = False
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
     try:
+        yield seen
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def test_a_batch_or_job_id_is_on_every_record_inside_it() -> None:
+    logger = logging.getLogger("tests.ops.logs")
+    with context_records() as seen:
         with logs.bound(batch_id="3-abc"):
             logger.warning("inside the batch")
             with logs.bound(job_id="j1"):
                 logger.warning("inside a job of it")
         logger.warning("after")
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = True
     inside, nested, after = seen
     assert inside.batch_id == "3-abc"  # type: ignore[attr-defined]
     assert (nested.batch_id, nested.job_id) == ("3-abc", "j1")  # type: ignore[attr-defined]
@@ -300,3 +324,43 @@ def test_uncaught_exceptions_are_json_records_too(tmp_path: Path) -> None:
     assert "ZeroDivisionError" in thread["exc_info"]
     assert main["message"] == "uncaught exception"
     assert "RuntimeError: nobody caught this" in main["exc_info"]
+
+
+def test_a_failed_pipeline_batch_logs_under_its_batch_id(
+    settings: Settings, db: Database, builder: Builder
+) -> None:
+    world = make_world(settings, db, builder)
+    henry = world.browser()
+    sent = [henry.hit(f"/p{i}/", T0 + timedelta(seconds=10 * i)) for i in range(3)]
+    world.send(sent)
+    pipeline = world.pipeline(steps=(*STEPS[:4], FailOn(sent[1].client_event_id), *STEPS[4:]))
+    with context_records() as seen:
+        assert pipeline.run_once() == 3
+    mine = [r for r in seen if r.name == "openfeeder.pipeline.runner"]
+    assert [r.msg for r in mine] == [
+        "pipeline batch of shard %d failed; retrying it hit by hit",
+        "pipeline: quarantining the next hit of shard %d",
+    ]
+    assert all(r.exc_info for r in mine)
+    (batch_id,) = {r.batch_id for r in mine}  # type: ignore[attr-defined]
+    (shard,) = {r.args[0] for r in mine}  # type: ignore[index]
+    assert re.fullmatch(rf"{shard}-[0-9a-f]{{12}}", batch_id)
+
+
+def test_a_failing_job_logs_under_its_job_id(
+    settings: Settings, db: Database, builder: Builder, account: Account, member: Member
+) -> None:
+    builder.visits(account, builder.companies(1))
+    queue = make_queue(settings, db, retry_delay=0)
+    try:
+        block_exports_dir(settings)
+        exports.create_export(db, queue, account, member.user, "all_leads", FIRST, LAST)
+        with context_records() as seen:
+            assert queue.run_pending() == exports.MAX_ATTEMPTS
+    finally:
+        queue.stop()
+    from_huey = [r for r in seen if r.name.startswith("huey")]
+    assert from_huey, "huey logged nothing of the failing job"
+    assert all(GENERATED_UUID.fullmatch(r.job_id) for r in from_huey)  # type: ignore[attr-defined]
+    failures = [r for r in from_huey if r.exc_info]
+    assert len(failures) == exports.MAX_ATTEMPTS
