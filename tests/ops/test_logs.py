@@ -364,3 +364,14 @@ def test_a_failing_job_logs_under_its_job_id(
     assert all(GENERATED_UUID.fullmatch(r.job_id) for r in from_huey)  # type: ignore[attr-defined]
     failures = [r for r in from_huey if r.exc_info]
     assert len(failures) == exports.MAX_ATTEMPTS
+
+
+def test_a_browser_calling_the_api_may_read_the_request_id(make_client: Any) -> None:
+    client = make_client()
+    answer = client.get(
+        "/accounts", headers={"Origin": "https://crm.example", "X-Request-ID": "crm-7"}
+    )
+    assert answer.status_code == 401  # no token: the id is on errors too
+    assert answer.headers["x-request-id"] == "crm-7"
+    exposed = answer.headers["access-control-expose-headers"].split(",")
+    assert "X-Request-ID" in [name.strip() for name in exposed]

@@ -47,6 +47,7 @@ _API_CORS = Middleware(
         "X-RateLimit-Limit",
         "X-RateLimit-Remaining",
         "X-RateLimit-Reset",
+        "X-Request-ID",  # for a support request: the server log's id of this request
     ],
 )
 
