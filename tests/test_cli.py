@@ -4,7 +4,6 @@ one-line errors with exit code 1 (usage errors: 2), and docs/cli.md covering eve
 from __future__ import annotations
 
 import json
-import logging
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
+from openfeeder import logs
 from openfeeder.cli import main
 from openfeeder.config import Settings
 from openfeeder.domain.clock import SYSTEM_CLOCK
@@ -44,6 +44,15 @@ DOCS = Path(__file__).parents[1] / "docs" / "cli.md"
 def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands that write files (the demo's MMDB files, exports) write them under tmp_path."""
     monkeypatch.setenv("OPENFEEDER_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(autouse=True)
+def log_formats(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What ``serve`` and ``worker`` configured logging with; not configured for real here,
+    in pytest's own process (tests/ops/test_logs.py runs the real thing in subprocesses)."""
+    formats: list[str] = []
+    monkeypatch.setattr(logs, "configure", formats.append)
+    return formats
 
 
 def run(url: str, *args: str, input: str | None = None, **env: str) -> Result:
@@ -112,7 +121,7 @@ def test_migrate_hides_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_serve_migrates_then_runs_uvicorn(
-    fresh_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, log_formats: list[str]
 ) -> None:
     import uvicorn
 
@@ -144,7 +153,9 @@ def test_serve_migrates_then_runs_uvicorn(
     assert [(host, port) for _app, host, port, _ in calls] == [("127.0.0.1", 8000)]
     assert calls[0][0].state.services.settings is apps[0]
     # Only our trusted-proxy walk decides a client's address (tests/app/test_surfaces.py shows it).
-    assert calls[0][3] == {"proxy_headers": False, "access_log": False}
+    # Logging is logs.configure's, in place before uvicorn starts (its loggers propagate).
+    assert calls[0][3] == {"proxy_headers": False, "access_log": False, "log_config": None}
+    assert log_formats[0] == "text"
     assert apps[0].database_url == fresh_url
 
     result = run(fresh_url, "serve", "--host", "10.1.2.3", "--port", "9001", OPENFEEDER_PORT="1")
@@ -163,17 +174,15 @@ def test_serve_rejects_a_port_out_of_range(fresh_url: str) -> None:
 
 
 def test_worker_runs_the_queue_with_the_settings(
-    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch, log_formats: list[str]
 ) -> None:
     import openfeeder.worker
 
     seen: list[Settings] = []
-    logging_set_up: list[dict[str, Any]] = []
     monkeypatch.setattr(openfeeder.worker, "run_worker", seen.append)
-    monkeypatch.setattr(logging, "basicConfig", lambda **kw: logging_set_up.append(kw))
     ok(fresh_url, "worker")
     assert [s.database_url for s in seen] == [fresh_url]
-    assert logging_set_up[0]["level"] == logging.INFO
+    assert log_formats == ["text"]
 
 
 # --- demo ---------------------------------------------------------------------------------

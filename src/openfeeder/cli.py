@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import json
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -21,7 +20,7 @@ import sqlalchemy as sa
 from alembic.util import CommandError
 from pydantic import ValidationError
 
-from openfeeder import __version__
+from openfeeder import __version__, logs
 from openfeeder.config import Settings
 from openfeeder.domain.clock import SYSTEM_CLOCK
 from openfeeder.domain.errors import OpenfeederError
@@ -143,6 +142,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     settings = settings.model_copy(update=overrides)
     with _database(settings) as db:
         db.migrate()
+    logs.configure(settings.log_format)
     try:
         app = create_app(settings)
         # Open the IP databases, name servers and enrichment template now, so a bad setting
@@ -165,6 +165,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
             port=settings.port,
             proxy_headers=False,
             access_log=settings.access_log,
+            log_config=None,  # logs.configure's, already in place: uvicorn's loggers propagate
         )
     finally:
         if geoip is not None:
@@ -183,9 +184,7 @@ def worker(ctx: click.Context) -> None:
     with _database(settings) as db:
         db.refuse_unknown()
     # Jobs log through the standard library; a foreground worker shows that on stderr.
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_format)
     try:
         run_worker(settings)
     except OpenfeederError as error:  # a setting the pipeline could not open

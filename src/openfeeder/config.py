@@ -295,6 +295,11 @@ class Settings(BaseSettings):
         description="Log every request `serve` answers (uvicorn's access log); off by default, "
         "for the tracker's throughput (BENCHMARKS.md).",
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="How `serve` and `worker` write their log on stderr: `text` lines, or "
+        "`json`, one object per line with the request id (or batch or job id) of each record.",
+    )
 
     @field_validator("trusted_proxies", "dns_servers", "networks_hosting_lists", mode="before")
     @classmethod

@@ -1,7 +1,8 @@
 """``/healthz`` and ``/readyz`` (app/operations.py, services/operations.py) on both backends:
 alive without the store; ready only while the store is reachable and at head, the configured
 IP databases are open and the pipeline keeps up (a test clock moves time on). Neither is
-rate-limited nor in the OpenAPI document; the metrics ``/metrics`` adds are shown."""
+rate-limited nor in the OpenAPI document; the metrics ``/metrics`` adds are shown, alert
+deliveries that fail against a receiver that is down among them."""
 
 from __future__ import annotations
 
@@ -19,15 +20,17 @@ from starlette.testclient import TestClient
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import routes
 from openfeeder.config import Settings
+from openfeeder.domain.alerts import RETRY_DELAYS
 from openfeeder.domain.clock import SYSTEM_CLOCK, FixedClock
 from openfeeder.domain.models import Account
 from openfeeder.identify import databases
 from openfeeder.pipeline import make_pipeline
+from openfeeder.services import alerts
 from openfeeder.store import revision
 from openfeeder.store.db import Database
 from tests.support.clients import auth, build_app
 from tests.support.downloads import asn_database
-from tests.support.servers import drop_postgres_database, fresh_postgres_database
+from tests.support.servers import drop_postgres_database, free_port, fresh_postgres_database
 from tests.support.tracking import encode, event
 
 TOKEN = "operator-secret"
@@ -261,3 +264,61 @@ def test_metrics_show_lag_queue_exports_and_latency(
     failed = metrics(client)
     assert failed[("openfeeder_export_requests", (("status", "failed"),))] == 1
     assert failed[("openfeeder_export_requests", (("status", "pending"),))] == 0
+
+
+def test_metrics_show_alert_deliveries_failing(
+    settings: Settings, clock: FixedClock, account: Account, db: Database
+) -> None:
+    changes = {
+        "metrics_token": TOKEN,
+        "run_jobs_in_process": False,  # the test runs the deliverer's turns itself
+        "alerts_allow_loopback": True,
+        "alerts_timeout": 5.0,
+        "alerts_disable_after_days": 30.0,  # the endpoint stays on while its retries run out
+    }
+    app = build_app(settings.model_copy(update=changes), clock=clock)
+    # Nothing listens there: every attempt is refused, as by a receiver that is down.
+    down = f"http://127.0.0.1:{free_port()}/hook"
+    made = alerts.create_endpoint(db, account, "webhook", down, clock.now(), name="down")
+    alerts.send_test_event(db, account, made.endpoint.id, clock.now(), "http://x")
+    deliveries = "openfeeder_alert_deliveries"
+    attempts = "openfeeder_alert_delivery_attempts_total"
+
+    def by_status(values: dict[Any, float]) -> dict[str, float]:
+        return {
+            status: values[(deliveries, (("status", status),))]
+            for status in ("pending", "retrying", "delivered", "failed")
+        }
+
+    def by_outcome(values: dict[Any, float]) -> dict[str, float]:
+        return {
+            outcome: values[(attempts, (("outcome", outcome),))]
+            for outcome in ("delivered", "retry", "failed")
+        }
+
+    with TestClient(app) as client:
+        deliverer = app.state.services.alerts
+        before = metrics(client)
+        assert by_status(before) == {"pending": 1, "retrying": 0, "delivered": 0, "failed": 0}
+        assert by_outcome(before) == {"delivered": 0, "retry": 0, "failed": 0}
+
+        assert deliverer.run_once() == 1
+        once = metrics(client)
+        assert by_status(once) == {"pending": 0, "retrying": 1, "delivered": 0, "failed": 0}
+        assert by_outcome(once) == {"delivered": 0, "retry": 1, "failed": 0}
+
+        # Every retry, at its time, until none is left: a delivery failure for good.
+        for _ in RETRY_DELAYS:
+            (item,) = alerts.list_deliveries(db, account)
+            assert item.next_attempt_at is not None
+            clock.set(item.next_attempt_at)
+            assert deliverer.run_once() == 1
+        (item,) = alerts.list_deliveries(db, account)
+        assert (item.status, item.next_attempt_at) == ("failed", None)
+        gave_up = metrics(client)
+        assert by_status(gave_up) == {"pending": 0, "retrying": 0, "delivered": 0, "failed": 1}
+        assert by_outcome(gave_up) == {
+            "delivered": 0,
+            "retry": len(RETRY_DELAYS),
+            "failed": 1,
+        }

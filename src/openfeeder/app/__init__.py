@@ -11,9 +11,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
+from openfeeder import logs
 from openfeeder.api.errors import http_exception, server_error
 from openfeeder.app.operations import RequestMetrics, store_registry
-from openfeeder.app.surfaces import SURFACE, SurfaceRouter, build_router
+from openfeeder.app.surfaces import SURFACE, SurfaceRouter, build_router, echo_request_id
 from openfeeder.config import Settings
 from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.ingest import make_ingestor
@@ -61,7 +62,9 @@ def build_services(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Servic
 class Application(Starlette):
     """Starlette, but a request the tracker answers on its own (``SurfaceRouter.direct``)
     goes straight to it, past the error and exception middleware every other one gets.
-    Every HTTP request's time to answer is observed for its surface (``/metrics``)."""
+    Every HTTP request's time to answer is observed for its surface (``/metrics``), and
+    every one has an id its log records carry (``logs``), echoed as ``X-Request-ID`` by
+    every surface but the tracker's."""
 
     surfaces: SurfaceRouter
     request_metrics: RequestMetrics
@@ -71,15 +74,18 @@ class Application(Starlette):
             await super().__call__(scope, receive, send)
             return
         started = perf_counter()
+        logs.enter_request(scope)
         direct = self.surfaces.direct(scope)
         if direct is not None:
+            # The tracker's id is made only if one of its records is logged, and not echoed:
+            # a beacon's answer is never read, and the hot path stays as it was.
             try:
                 await direct(scope, receive, send)
             finally:
                 self.request_metrics.observe(Surface.TRACKER, started)
             return
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, echo_request_id(send, logs.request_id(scope)))
         finally:
             self.request_metrics.observe(scope.get(SURFACE, Surface.API), started)
 

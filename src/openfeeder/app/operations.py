@@ -5,8 +5,8 @@ metrics are not served at all: they tell anyone who reads them how much traffic 
 
 Besides the ingestor's and the pipeline's registries, ``/metrics`` shows this module's: the
 request latency of every surface (``RequestMetrics``, observed by ``Application``) and the
-store-side figures read at scrape time (``StoreCollector``): pipeline lag, job queue depth
-and export requests by status.
+store-side figures read at scrape time (``StoreCollector``): pipeline lag, job queue depth,
+export requests and alert deliveries by status.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # Never cached by a proxy between the load balancer and us: each answer is of this instant.
 _NO_STORE = {"Cache-Control": "no-store"}
 EXPORT_STATUSES = ("pending", "processed", "failed")
+DELIVERY_STATUSES = ("pending", "retrying", "delivered", "failed")
 
 
 async def healthz(_request: Request) -> Response:
@@ -95,6 +96,7 @@ class StoreCollector(Collector):
         try:
             lag = operations.pipeline_lag(services.db, services.clock.now())
             exports = operations.export_counts(services.db)
+            deliveries = operations.alert_delivery_counts(services.db)
         except Exception:
             log.warning("metrics: the store could not be read", exc_info=True)
         else:
@@ -111,6 +113,15 @@ class StoreCollector(Collector):
             for status in EXPORT_STATUSES:
                 by_status.add_metric([status], exports.get(status, 0))
             yield by_status
+            alerts = GaugeMetricFamily(
+                "openfeeder_alert_deliveries",
+                "Alert deliveries in the store by status: pending (not tried yet), retrying "
+                "(failed, retried later), delivered, failed (every retry used up).",
+                labels=["status"],
+            )
+            for status in DELIVERY_STATUSES:
+                alerts.add_metric([status], deliveries.get(status, 0))
+            yield alerts
         try:
             pending, scheduled = services.queue.pending_count(), services.queue.scheduled_count()
         except Exception:
@@ -151,8 +162,8 @@ def _operator(services: Services, request: Request) -> None:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text format: the registries of the ingestor and the pipeline (each keeps
-    its own, as ``registry``), whichever this process runs."""
+    """Prometheus text format: the registries of the ingestor, the pipeline and the alert
+    deliverer (each keeps its own, as ``registry``), whichever this process runs."""
     services: Services = request.app.state.services
     try:
         await run_in_threadpool(_operator, services, request)
@@ -160,7 +171,7 @@ async def metrics(request: Request) -> Response:
         return error_response(error)
     registries = [
         registry
-        for component in (services.ingest, services.pipeline)
+        for component in (services.ingest, services.pipeline, services.alerts)
         if isinstance(registry := getattr(component, "registry", None), CollectorRegistry)
     ]
     state = request.app.state

@@ -13,6 +13,9 @@ surface's own router, wrapped in that surface's middleware:
   with a dictionary lookup for ``/tr``, and ``Application`` (``openfeeder.app``) calls them
   before Starlette's own middleware, so the hot path carries nothing it does not need;
 - operations: none: no browser has any business calling it.
+
+Every answer but the tracker's carries the request's id as ``X-Request-ID``
+(``echo_request_id``, put around the whole stack by ``Application``; ``logs`` owns the id).
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Match, Route, Router
-from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
+from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from openfeeder.api import endpoint as api_endpoint
 from openfeeder.app.routes import ROUTES
 from openfeeder.dashboard import web as dashboard_web
 from openfeeder.ingest.http import TrackerHandler
+from openfeeder.logs import REQUEST_ID_HEADER
 from openfeeder.routing import Endpoint, Surface
 from openfeeder.services.container import Services
 
@@ -43,6 +47,7 @@ _API_CORS = Middleware(
         "X-RateLimit-Limit",
         "X-RateLimit-Remaining",
         "X-RateLimit-Reset",
+        "X-Request-ID",  # for a support request: the server log's id of this request
     ],
 )
 
@@ -56,6 +61,19 @@ MIDDLEWARE: Mapping[Surface, Sequence[Middleware]] = {
     Surface.OPERATIONS: [],
     Surface.DASHBOARD: [],  # pages set their own security headers (``dashboard.render``)
 }
+
+
+def echo_request_id(send: Send, request_id: str) -> Send:
+    """``send``, with the request's id added to the response's headers as ``X-Request-ID``
+    (the error middleware's 500 included: it sends through this too)."""
+    header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), header]
+        await send(message)
+
+    return send_with_id
 
 
 class TrackerApp:

@@ -17,6 +17,7 @@ from typing import Any
 
 from huey import RedisHuey, SqliteHuey
 
+from openfeeder import logs
 from openfeeder.background import BackgroundLoop
 from openfeeder.config import Settings
 from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
@@ -142,7 +143,8 @@ class JobQueue:
             return False
         # huey retries or records a failing task itself; what escapes is a bug in huey's
         # bookkeeping, which the loop logs and survives.
-        self.huey.execute(task)
+        with logs.bound(job_id=str(task.id)):
+            self.huey.execute(task)
         return True
 
 

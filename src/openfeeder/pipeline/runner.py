@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from crawlerdetect import CrawlerDetect
 from prometheus_client import CollectorRegistry
 
+from openfeeder import logs
 from openfeeder.background import BackgroundLoop
 from openfeeder.config import Settings
 from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
@@ -118,13 +119,15 @@ class Pipeline:
         return self.counters.dropped()
 
     def _process_shard(self, shard: int) -> int:
-        try:
-            return self._batch(shard, self.batch_size)
-        except Exception as error:
-            if is_transient(error):
-                raise  # nothing wrong with the hits: the loop backs off and redoes the batch
-            log.exception("pipeline batch of shard %d failed; retrying it hit by hit", shard)
-        return self._isolate(shard)
+        # One id per batch (and the hit-by-hit retry after it) for every record logged in it.
+        with logs.bound(batch_id=f"{shard}-{logs.new_id()[:12]}"):
+            try:
+                return self._batch(shard, self.batch_size)
+            except Exception as error:
+                if is_transient(error):
+                    raise  # nothing wrong with the hits: the loop backs off and redoes it
+                log.exception("pipeline batch of shard %d failed; retrying it hit by hit", shard)
+            return self._isolate(shard)
 
     def _isolate(self, shard: int) -> int:
         """After a failed batch, go one hit at a time up to the hit that fails on its own,

@@ -16,7 +16,14 @@ from openfeeder.store import operations as store
 from openfeeder.store import revision
 from openfeeder.store.db import Database
 
-__all__ = ["Check", "Readiness", "export_counts", "pipeline_lag", "readiness"]
+__all__ = [
+    "Check",
+    "Readiness",
+    "alert_delivery_counts",
+    "export_counts",
+    "pipeline_lag",
+    "readiness",
+]
 
 
 @dataclass(frozen=True)
@@ -125,3 +132,10 @@ def export_counts(db: Database) -> dict[str, int]:
     """Export requests by status (pending, processed, failed)."""
     with db.read() as conn:
         return store.exports_by_status(conn)
+
+
+def alert_delivery_counts(db: Database) -> dict[str, int]:
+    """Alert deliveries by state: pending (never tried), retrying (failed, a retry is due
+    later), delivered, failed (every retry used up)."""
+    with db.read() as conn:
+        return store.alert_deliveries_by_state(conn)

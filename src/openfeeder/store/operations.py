@@ -1,5 +1,6 @@
 """What operators watch, read from the store: where a SQLite store's file is (gone is not
-ready), how long the oldest waiting tracker hit has waited and export requests by status."""
+ready), how long the oldest waiting tracker hit has waited, export requests by status and
+alert deliveries by state."""
 
 from __future__ import annotations
 
@@ -31,3 +32,13 @@ def exports_by_status(conn: sa.Connection) -> dict[str, int]:
     e = t.export_requests
     rows = conn.execute(sa.select(e.c.status, sa.func.count()).group_by(e.c.status))
     return {str(status): int(count) for status, count in rows}
+
+
+def alert_deliveries_by_state(conn: sa.Connection) -> dict[str, int]:
+    """Alert deliveries by status, with the pending ones that have failed at least once
+    (waiting for a retry) counted apart as ``retrying``."""
+    d = t.alert_deliveries
+    retrying = sa.and_(d.c.status == "pending", d.c.attempts > 0)
+    state = sa.case((retrying, "retrying"), else_=d.c.status)
+    rows = conn.execute(sa.select(state, sa.func.count()).group_by(state))
+    return {str(name): int(count) for name, count in rows}

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Connection
 
 from openfeeder.background import BackgroundLoop
@@ -39,6 +40,7 @@ IDLE_SECONDS = 1.0
 ERROR_BACKOFF_SECONDS = 5.0
 UPKEEP_SECONDS = 3600.0
 MAX_BODY_KEPT = 65_536  # characters of a request body kept in the delivery log
+OUTCOMES = ("delivered", "retry", "failed")  # of one attempt
 
 Notifier = Callable[[Settings, Endpoint], None]
 # Called with (settings, endpoint) after an endpoint was disabled for failing for days, in
@@ -93,6 +95,17 @@ class Deliverer:
             idle_seconds=IDLE_SECONDS,
             backoff_seconds=ERROR_BACKOFF_SECONDS,
         )
+        # This process's attempts by outcome, for ``/metrics`` (the store's totals are the
+        # ``openfeeder_alert_deliveries`` gauge).
+        self.registry = CollectorRegistry(auto_describe=True)
+        attempts = Counter(
+            "openfeeder_alert_delivery_attempts",
+            "Alert delivery attempts made by this process, by outcome: delivered, retry "
+            "(failed, tried again later), failed (failed, no retry left).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self._attempts = {outcome: attempts.labels(outcome) for outcome in OUTCOMES}
 
     def run_once(self) -> int:
         """Deliver what is due now, until nothing is; how many attempts were made."""
@@ -112,11 +125,16 @@ class Deliverer:
             return 0
         sent = [(due, *self._attempt(due)) for due in batch]
         disabled: list[Endpoint] = []
+        outcomes: list[str] = []
         with self.db.write() as conn:
             for due, started, body, headers, answer in sent:
-                endpoint = self._record(conn, due, started, body, headers, answer)
+                outcome, endpoint = self._record(conn, due, started, body, headers, answer)
+                outcomes.append(outcome)
                 if endpoint is not None:
                     disabled.append(endpoint)
+        # Counted once committed, as the pipeline counts its hits.
+        for outcome in outcomes:
+            self._attempts[outcome].inc()
         for endpoint in disabled:
             on_endpoint_disabled(self.settings, endpoint, self.notifiers)
         return len(sent)
@@ -145,8 +163,9 @@ class Deliverer:
         body: str,
         headers: dict[str, str],
         answer: Answer,
-    ) -> Endpoint | None:
-        """Store the attempt and its outcome; the endpoint when this disabled it."""
+    ) -> tuple[str, Endpoint | None]:
+        """Store the attempt and its outcome; the outcome (one of ``OUTCOMES``) and the
+        endpoint when this disabled it."""
         endpoint = due.endpoint
         finished = self._clock.now()
         attempts = due.delivery.attempts + 1
@@ -176,7 +195,7 @@ class Deliverer:
                 },
             )
             store.endpoint_succeeded(conn, endpoint.id)
-            return None
+            return "delivered", None
         error = answer.error or f"HTTP {answer.status}"
         retry = next_retry(attempts, finished, self._rng)
         store.finish_delivery(
@@ -189,13 +208,14 @@ class Deliverer:
                 "last_error": error,
             },
         )
+        outcome = "retry" if retry else "failed"
         since = store.endpoint_failed(conn, endpoint.id, finished)
         if finished - since < timedelta(days=self.settings.alerts_disable_after_days):
-            return None
+            return outcome, None
         reason = f"every delivery failed since {since:%Y-%m-%d %H:%M} UTC; last: {error}"
         if not store.disable_endpoint(conn, endpoint.id, finished, reason[:1000]):
-            return None
-        return store.get_endpoint(conn, endpoint.account_id, endpoint.id)
+            return outcome, None
+        return outcome, store.get_endpoint(conn, endpoint.account_id, endpoint.id)
 
     def _send(
         self, endpoint: Endpoint, event: dict[str, Any], now: datetime
