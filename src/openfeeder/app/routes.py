@@ -15,7 +15,7 @@ from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
 from openfeeder.config import Settings
-from openfeeder.dashboard import alerts, overview, pages, people, unsubscribe
+from openfeeder.dashboard import alerts, overview, pages, people, reset, unsubscribe
 from openfeeder.domain.alerts import HookAttributes
 from openfeeder.domain.events import SCRIPT_ID
 from openfeeder.domain.representation import (
@@ -516,6 +516,11 @@ ROUTES: tuple[Endpoint, ...] = (
     # A digest's unsubscribe link: the token in the path is its credential.
     Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe_page, DASHBOARD, PUBLIC),
     Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe, DASHBOARD, PUBLIC, ("POST",)),
+    # A forgotten password: ask for a link by email; the token in the link is its credential.
+    Endpoint("/app/reset", reset.request_page, DASHBOARD, PUBLIC),
+    Endpoint("/app/reset", reset.request_reset, DASHBOARD, PUBLIC, ("POST",)),
+    Endpoint("/app/reset/{token}", reset.reset_page, DASHBOARD, PUBLIC),
+    Endpoint("/app/reset/{token}", reset.reset, DASHBOARD, PUBLIC, ("POST",)),
     Endpoint("/app", pages.home, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/overview", overview.overview_page, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),
