@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from openfeeder.services import signin
 from openfeeder.store.db import Database
+from tests.mail.conftest import certificate_authority, start_smtp  # noqa: F401 (fixtures)
 from tests.support.browser import launch_chromium
 from tests.support.clients import MakeClient
 from tests.support.factories import Member

@@ -22,6 +22,10 @@ from tests.support.clients import MakeClient
 from tests.support.factories import Builder
 
 SESSION_ROUTES = [e for e in on(Surface.DASHBOARD) if e.auth is Auth.SESSION]
+# The public forms: sign-in, an invitation, an unsubscribe link, a forgotten password.
+PUBLIC_FORMS = [
+    e for e in on(Surface.DASHBOARD) if e.auth is Auth.PUBLIC and e.methods[0] == "POST"
+]
 # Only an account's admins reach these: a member whose role is "member" gets 403.
 ADMIN_ONLY = "/app/{account_id}/settings/"
 SECRET = "Zebra Secret Holdings"
@@ -43,6 +47,7 @@ def _state(db: Database) -> tuple[object, ...]:
                 t.accounts,
                 t.memberships,
                 t.invitations,
+                t.password_resets,
                 t.api_tokens,
                 t.alert_endpoints,
                 t.alert_rules,
@@ -318,3 +323,62 @@ def test_nobody_reaches_what_is_not_theirs(
         assert _state(db) == before  # the installation check answers with what it found
     else:
         assert _state(db) != before
+
+
+# ── the public forms: no session, but the double-submit form token ──
+
+
+def test_the_public_forms_include_the_password_reset() -> None:
+    paths = {e.path for e in PUBLIC_FORMS}
+    assert {"/app/login", "/app/reset", "/app/reset/{token}", "/app/invite/{token}"} <= paths
+
+
+@pytest.fixture
+def links(db: Database, builder: Builder) -> dict[str, str]:
+    """A working token for each public form whose path takes one (a reset link of a user with
+    a password, an invitation); an unknown one for the rest."""
+    from openfeeder.ratelimit import MemoryCounter, RateLimiter
+    from openfeeder.services import resets
+
+    person = builder.user()
+    give_password(db, person)
+    account = builder.account(person)
+    requested = resets.request_reset(
+        db, RateLimiter(MemoryCounter()), SYSTEM_CLOCK, person.user.email, ip=None, base_url="x"
+    )
+    assert requested is not None
+    invited = members.invite(db, SYSTEM_CLOCK, account, None, "new@example.com", "member", "x")
+    return {
+        "/app/reset/{token}": requested.link.rsplit("/", 1)[1],
+        "/app/invite/{token}": invited.link.rsplit("/", 1)[1],
+    }
+
+
+@pytest.mark.parametrize("endpoint", PUBLIC_FORMS, ids=lambda e: f"POST {e.path}")
+def test_no_public_form_is_taken_without_its_form_token(
+    make_client: MakeClient, db: Database, links: dict[str, str], endpoint: object
+) -> None:
+    path: str = endpoint.path  # type: ignore[attr-defined]
+    target = path.replace("{token}", links.get(path, "unknown-token"))
+    form = VALID_FORM | {"email": "new@example.com"}
+    browser, other = make_client(), make_client()
+    browser.get("/app/login")  # each gets its form token's cookie
+    other.get("/app/login")
+    mine, theirs = (c.cookies["openfeeder_login_csrf"] for c in (browser, other))
+    assert mine != theirs
+    before = _state(db)
+    for client, sent in (
+        (make_client(), {}),  # no cookie, no field
+        (browser, {}),  # the cookie, no field
+        (browser, {"csrf": "forged"}),
+        (browser, {"csrf": theirs}),  # another browser's token: not this cookie's
+    ):
+        answer = client.post(target, data=sent | form, follow_redirects=False)
+        assert answer.status_code == 403, (target, sent)
+    assert _state(db) == before
+    # With its own token the form gets past the check to its handler (which then judges it).
+    answer = browser.post(target, data={"csrf": mine} | form, follow_redirects=False)
+    assert answer.status_code != 403
+    if path == "/app/reset/{token}":
+        assert answer.status_code == 303
+        assert _state(db) != before  # the password is set, the link used up

@@ -15,7 +15,7 @@ from openfeeder.api.jsonapi import JSONAPIResponse
 from openfeeder.api.openapi import openapi_document
 from openfeeder.app import operations
 from openfeeder.config import Settings
-from openfeeder.dashboard import alerts, digests, overview, pages, people, unsubscribe
+from openfeeder.dashboard import alerts, digests, overview, pages, people, reset, unsubscribe
 from openfeeder.domain.alerts import HookAttributes
 from openfeeder.domain.events import SCRIPT_ID
 from openfeeder.domain.representation import (
@@ -518,6 +518,11 @@ ROUTES: tuple[Endpoint, ...] = (
     # also RFC 8058's one-click unsubscribe, sent by mail clients without any CSRF token.
     Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe_page, DASHBOARD, CAPABILITY),
     Endpoint("/app/unsubscribe/{token}", unsubscribe.unsubscribe, DASHBOARD, CAPABILITY, ("POST",)),
+    # A forgotten password: ask for a link by email; the token in the link is its credential.
+    Endpoint("/app/reset", reset.request_page, DASHBOARD, PUBLIC),
+    Endpoint("/app/reset", reset.request_reset, DASHBOARD, PUBLIC, ("POST",)),
+    Endpoint("/app/reset/{token}", reset.reset_page, DASHBOARD, PUBLIC),
+    Endpoint("/app/reset/{token}", reset.reset, DASHBOARD, PUBLIC, ("POST",)),
     Endpoint("/app", pages.home, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/overview", overview.overview_page, DASHBOARD, SESSION),
     Endpoint("/app/{account_id}/leads", pages.feed_view, DASHBOARD, SESSION),

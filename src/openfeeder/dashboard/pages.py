@@ -30,6 +30,8 @@ PAGE_SIZE = 50
 VISITS_PAGE_SIZE = 25
 MAX_SEARCH = 200
 LOGIN_CSRF_AGE = 3600
+# What the sign-in form says after the password reset link (dashboard/reset.py) sent it here.
+LOGIN_NOTICES = {"done": "Your new password is set. Sign in with it."}
 
 
 # ── signing in and out ──
@@ -44,6 +46,7 @@ def _login_form(ctx: WebContext, status: int = 200, error: str | None = None) ->
         next=web.safe_next(ctx.form.get("next") or ctx.query.get("next")),
         email=ctx.form.get("email", "")[:320],
         error=error,
+        notice=LOGIN_NOTICES.get(ctx.query.get("reset", "")) if not error else None,
     )
     web.set_cookie(response, ctx, web.LOGIN_CSRF_COOKIE, token, LOGIN_CSRF_AGE)
     return response

@@ -68,6 +68,19 @@ def send_invitation(mailer: Mailer, to: str, account_name: str, inviter: str, li
     mailer.send(invitation(to, account_name, inviter, link))
 
 
+# ── password resets (docs/dashboard.md, "Forgotten passwords") ──
+
+
+def password_reset(to: str, link_url: str, minutes: int) -> Mail:
+    text, html = render("password_reset", email=to, link=link_url, minutes=minutes)
+    return Mail(to=[to], subject="Reset your openfeeder password", text=text, html=html)
+
+
+def send_password_reset(mailer: Mailer, to: str, link: str, minutes: int) -> None:
+    """Email ``to`` the link that sets a new password, good for ``minutes``."""
+    mailer.send(password_reset(to, link, minutes))
+
+
 def send_test(settings: Settings, to: str) -> str:
     """Send a test email to ``to`` through the settings' server; the server it went through."""
     mailer = SmtpMailer(settings)

@@ -15,13 +15,14 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from openfeeder.domain.clock import Clock
+from openfeeder.domain.clock import SYSTEM_CLOCK, Clock
 from openfeeder.domain.errors import BadRequest, Unauthorized
 from openfeeder.domain.ids import hash_token
 from openfeeder.domain.models import User, WebSession
 from openfeeder.ratelimit import Limit, RateLimiter
 from openfeeder.services.admin import normalize_email
 from openfeeder.store import members as member_store
+from openfeeder.store import resets as reset_store
 from openfeeder.store import web as store
 from openfeeder.store.db import Database
 
@@ -60,8 +61,9 @@ def hash_password(password: str) -> str:
     return _hasher.hash(check_password(password))
 
 
-def set_password(db: Database, email: str, password: str) -> User:
-    """Sets a user's password and ends their sessions (a changed password signs everyone out)."""
+def set_password(db: Database, email: str, password: str, clock: Clock = SYSTEM_CLOCK) -> User:
+    """Sets a user's password and ends their sessions (a changed password signs everyone out)
+    and their open password resets."""
     hashed = hash_password(password)
     with db.write() as conn:
         found = store.password_hash(conn, normalize_email(email))
@@ -70,12 +72,16 @@ def set_password(db: Database, email: str, password: str) -> User:
         user = found[0]
         store.set_password_hash(conn, user.id, hashed)
         store.delete_sessions(conn, user_id=user.id)
+        reset_store.revoke_resets(conn, user.id, clock.now())
     return user
 
 
-def change_password(db: Database, session: WebSession, current: str, new: str) -> None:
+def change_password(
+    db: Database, session: WebSession, current: str, new: str, clock: Clock = SYSTEM_CLOCK
+) -> None:
     """The user's own change: the current password must be right (``BadRequest`` if not);
-    every other session of theirs ends, the one they change it from stays."""
+    every other session of theirs ends, the one they change it from stays, and so do their
+    open password resets."""
     hashed = hash_password(new)
     user = session.user
     with db.read() as conn:
@@ -85,6 +91,7 @@ def change_password(db: Database, session: WebSession, current: str, new: str) -
     with db.write() as conn:
         store.set_password_hash(conn, user.id, hashed)
         member_store.end_sessions(conn, user.id, keep=session.id_hash)
+        reset_store.revoke_resets(conn, user.id, clock.now())
 
 
 def _verify(hashed: str | None, password: str) -> bool:

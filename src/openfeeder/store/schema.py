@@ -104,6 +104,22 @@ invitations = sa.Table(
     sa.CheckConstraint("role in ('admin', 'member')", name="role"),
 )
 
+# Password resets by email: the link's token is mailed once and only its SHA-256 is kept. One
+# is open until used, revoked (a newer request, or the password changed another way) or past
+# ``expires_at``; rows are kept a day beyond that, so that the hourly cap can count them and
+# an old link can say what became of it.
+password_resets = sa.Table(
+    "password_resets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("expires_at", Timestamp(), nullable=False),
+    sa.Column("used_at", Timestamp()),
+    sa.Column("revoked_at", Timestamp()),
+)
+
 # Dashboard sign-ins. The cookie holds a random token; the store keeps only its SHA-256, so a
 # copy of the database signs nobody in. ``csrf`` is the session's anti-forgery token.
 web_sessions = sa.Table(
