@@ -23,7 +23,21 @@ from openfeeder.store.engine import create_engine
 POSTGRES_URL = os.environ.get(
     "OPENFEEDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("OPENFEEDER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url() -> str:
+    """OPENFEEDER_TEST_REDIS_URL (default database 15); under pytest-xdist each worker takes
+    the database below the previous one's (gw0: 15, gw1: 14, ...), since the Redis tests
+    flush theirs."""
+    url = sa.make_url(os.environ.get("OPENFEEDER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    base = int(url.database or 0)
+    return url.set(database=str((base - int(worker or 0)) % 16)).render_as_string(
+        hide_password=False
+    )
+
+
+REDIS_URL = _redis_url()
 IN_CI = bool(os.environ.get("CI"))
 
 
