@@ -266,9 +266,17 @@ def test_drop_counts_are_exposed_to_prometheus(world: World) -> None:
     assert "openfeeder_pipeline_visits_recorded_total 1.0" in text
 
 
+def _pipeline_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name == "openfeeder-pipeline"}
+
+
 def test_the_in_process_loop_processes_hits_as_they_arrive_and_stops(world: World) -> None:
+    # Only this pipeline's thread counts: other tests of the same process (the suite runs in
+    # several) may still be ending theirs.
+    before = _pipeline_threads()
     pipeline = world.pipeline()
     pipeline.start_in_process()
+    assert len(_pipeline_threads() - before) == 1
     try:
         world.send([world.browser().hit("/", T0)])
         deadline = time.monotonic() + 10
@@ -278,5 +286,5 @@ def test_the_in_process_loop_processes_hits_as_they_arrive_and_stops(world: Worl
     finally:
         pipeline.stop()
     assert len(visits(world.db)) == 1
-    assert not [th for th in threading.enumerate() if th.name == "openfeeder-pipeline"]
+    assert not _pipeline_threads() - before
     assert not world.identifier.closed  # handed in, so its owner closes it
