@@ -61,16 +61,6 @@ class Shown:
     rotated: bool
 
 
-def target(endpoint: Endpoint) -> str:
-    """What the endpoint sends to, as listed: a Slack or Teams incoming-webhook URL is a
-    credential of its own, so only its host is shown."""
-    if endpoint.kind is ChannelKind.EMAIL:
-        return ", ".join(endpoint.config.get("to", [])) or endpoint.url
-    if endpoint.kind in (ChannelKind.SLACK, ChannelKind.TEAMS):
-        return f"{urlsplit(endpoint.url).hostname or ''}/…"
-    return endpoint.url
-
-
 def default_name(kind: str, url: str) -> str:
     """An unnamed endpoint's name: the service names it by its URL, but a Slack or Teams
     URL is a credential, so those are named by their kind and host."""
@@ -136,7 +126,7 @@ def alerts_page(
         status,
         account=account,
         section="alerts",
-        endpoints=[(e, target(e)) for e in endpoints],
+        endpoints=[(e, e.shown_target) for e in endpoints],
         rules=rules,
         feeds=feed_list,
         kinds=KINDS,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 from msgspec import UNSET, Meta, UnsetType
 
@@ -78,6 +79,16 @@ class Endpoint:
     failing_since: datetime | None = None
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
+
+    @property
+    def shown_target(self) -> str:
+        """Where the endpoint sends to, fit to show in a page or an email: a Slack or Teams
+        incoming-webhook URL is a credential of its own, so only its host."""
+        if self.kind is ChannelKind.EMAIL:
+            return ", ".join(self.config.get("to", [])) or self.url
+        if self.kind in (ChannelKind.SLACK, ChannelKind.TEAMS):
+            return f"{urlsplit(self.url).hostname or ''}/…"
+        return self.url
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from openfeeder.config import Settings
-from openfeeder.domain.alerts import ChannelKind, Endpoint
+from openfeeder.domain.alerts import Endpoint
 from openfeeder.services import admin, mail_messages, members
 from openfeeder.services.alerts.email import account_zone, local_time
 from openfeeder.services.alerts.manage import list_deliveries
@@ -24,7 +23,7 @@ from openfeeder.services.mailer import Mailer, MailError, make_mailer
 from openfeeder.services.urls import public_base_url
 from openfeeder.store.db import Database
 
-__all__ = ["EmailAdmins", "disabled_notifiers", "endpoint_page_url", "shown_target"]
+__all__ = ["EmailAdmins", "disabled_notifiers", "endpoint_page_url"]
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +38,6 @@ def endpoint_page_url(base_url: str, endpoint: Endpoint) -> str:
     return (
         f"{base_url.rstrip('/')}/app/{endpoint.account_id}/settings/alerts#endpoint-{endpoint.id}"
     )
-
-
-def shown_target(endpoint: Endpoint) -> str:
-    """Where the endpoint sends to, fit to show: a Slack or Teams incoming-webhook URL is a
-    credential of its own, so only its host."""
-    if endpoint.kind is ChannelKind.EMAIL:
-        return ", ".join(endpoint.config.get("to", [])) or endpoint.url
-    if endpoint.kind in (ChannelKind.SLACK, ChannelKind.TEAMS):
-        return f"{urlsplit(endpoint.url).hostname or ''}/…"
-    return endpoint.url
 
 
 class EmailAdmins:
@@ -73,7 +62,7 @@ class EmailAdmins:
             account=account.name,
             endpoint=endpoint.name,
             kind=endpoint.kind.value,
-            target=shown_target(endpoint),
+            target=endpoint.shown_target,
             reason=endpoint.disabled_reason or "",
             disabled_at=(
                 local_time(endpoint.disabled_at, account_zone(account.timezone))
