@@ -19,10 +19,10 @@ import pytest
 
 from openfeeder.identify.companies import import_companies
 from openfeeder.store.db import Database
-from tests.ingest.test_crash import processing_problems, stored_ids
 from tests.support.browser import DESKTOP_UA
 from tests.support.clients import auth
 from tests.support.factories import Builder
+from tests.support.load import processing_problems, stored_ids
 from tests.support.servers import ServeProcess, drop_postgres_database, fresh_postgres_database
 from tests.support.tracking import encode, event
 

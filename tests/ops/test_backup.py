@@ -24,8 +24,8 @@ from openfeeder.domain.models import Account
 from openfeeder.identify.companies import import_companies
 from openfeeder.store import revision, schema
 from openfeeder.store.db import Database
-from tests.ingest.test_crash import COMPANY_RANGE, Load, stored_ids
 from tests.support.factories import Builder
+from tests.support.load import COMPANY_RANGE, Load, stored_ids
 from tests.support.servers import (
     POSTGRES_URL,
     ServeProcess,
